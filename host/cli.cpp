@@ -1,0 +1,275 @@
+#include "cli.h"
+
+#include <boost/program_options.hpp>
+#include <iomanip>
+#include <iostream>
+
+#include "config_resolve.h"
+#include "experiment.h"
+#include "plugin_registry.h"
+#include "procedure.h"
+#include "run.h"
+#include "sweep.h"
+#include "wm/atomic_file.h"
+#include "wm/log.h"
+#include "wm/suggest.h"
+
+namespace po = boost::program_options;
+
+namespace wm {
+namespace {
+
+const char* kUsage =
+    "usage: wmhost <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run EXP.yaml [key.path=value ...]   run an experiment (or every point of its sweep)\n"
+    "  validate EXP.yaml [key=value ...]   check an experiment without running it\n"
+    "  list [datasets|models|envs|metrics] list the plugins found\n"
+    "  describe NAME                       a plugin's or procedure's parameters\n"
+    "\n"
+    "overrides: key.path=value sets an existing key, +key.path=value adds one\n";
+
+struct Options {
+  std::string command;
+  std::vector<std::string> args;
+  std::vector<std::string> plugin_dirs;
+  std::string out;
+  bool dry_run = false;
+};
+
+//---- resolving an experiment into its runs ----
+
+struct Plan {
+  std::vector<SweepPoint> points;
+  std::vector<Experiment> experiments;  // one per point, all validated
+  bool is_sweep = false;
+};
+
+Plan plan_experiment(const Options& options, PluginRegistry& registry) {
+  if (options.args.empty()) throw Error("missing experiment file: wmhost " + options.command +
+                                        " EXP.yaml [key.path=value ...]");
+  ConfigNode root = load_experiment(options.args[0]);
+  for (size_t i = 1; i < options.args.size(); ++i)
+    apply_override(root, options.args[i], static_cast<int>(i) + 1);
+
+  Plan plan;
+  ConfigNode sweep;
+  if (const ConfigNode* block = root.find("sweep")) {
+    sweep = *block;
+    plan.is_sweep = true;
+    root.erase("sweep");
+  }
+  plan.points = expand_sweep(plan.is_sweep ? &sweep : nullptr);
+  for (const auto& point : plan.points) {
+    ConfigNode config = root;
+    for (const auto& [key, value] : point.values) set_value(config, key, value);
+    interpolate(config);
+    plan.experiments.push_back(validate_experiment(config, registry));
+  }
+  return plan;
+}
+
+int command_validate(const Options& options, PluginRegistry& registry) {
+  Plan plan = plan_experiment(options, registry);
+  const Experiment& first = plan.experiments.front();
+  std::cout << "ok: " << options.args[0] << " is valid: experiment '" << first.name << "', "
+            << plan.experiments.size() << (plan.experiments.size() == 1 ? " run" : " runs")
+            << ", steps:";
+  for (const auto& step : first.procedures) std::cout << " " << step.procedure->name;
+  std::cout << "\n";
+  return 0;
+}
+
+int command_run(const Options& options, PluginRegistry& registry) {
+  Plan plan = plan_experiment(options, registry);
+  if (options.dry_run) {
+    for (size_t i = 0; i < plan.points.size(); ++i) {
+      if (plan.is_sweep) std::cout << "# sweep point " << plan.points[i].name << "\n";
+      std::cout << to_yaml(plan.experiments[i].resolved);
+      if (i + 1 < plan.points.size()) std::cout << "---\n";
+    }
+    std::cerr << "dry run: " << plan.points.size()
+              << (plan.points.size() == 1 ? " run" : " runs") << " validated, nothing written\n";
+    return 0;
+  }
+
+  const std::string& name = plan.experiments.front().name;
+  std::filesystem::path root;
+  if (options.out.empty()) {
+    root = make_unique_dir(std::filesystem::path("runs") / name, utc_timestamp());
+  } else {
+    root = options.out;
+    bool resumable = plan.is_sweep && std::filesystem::exists(root / "sweep.yaml");
+    if (std::filesystem::exists(root) && !std::filesystem::is_empty(root) && !resumable)
+      throw Error("--out " + root.string() + " exists and is not empty; choose a new folder");
+    std::filesystem::create_directories(root);
+  }
+
+  if (!plan.is_sweep) {
+    RunOutcome outcome = execute_run(plan.experiments.front(), registry, root);
+    if (!outcome.ok) {
+      std::cerr << "error: run failed: " << outcome.error << "\n  see " << (root / "log.txt").string()
+                << "\n";
+      return 1;
+    }
+    std::cout << "run finished: " << root.string() << "\n";
+    return 0;
+  }
+
+  write_file_atomic(root / "sweep.yaml", to_yaml(plan.experiments.front().resolved));
+  std::vector<RunOutcome> outcomes;
+  int failures = 0;
+  for (size_t i = 0; i < plan.points.size(); ++i) {
+    const auto& point = plan.points[i];
+    RunOutcome outcome;
+    if (read_finished(root / point.name, outcome)) {
+      log().info("sweep point {}/{} {}: finished earlier, skipped", i + 1, plan.points.size(),
+                 point.name);
+    } else {
+      log().info("sweep point {}/{}: {}", i + 1, plan.points.size(), point.name);
+      std::filesystem::remove_all(root / point.name);  // an interrupted attempt starts over
+      outcome = execute_run(plan.experiments[i], registry, root / point.name);
+    }
+    failures += outcome.ok ? 0 : 1;
+    outcomes.push_back(std::move(outcome));
+    write_summary(root, std::vector<SweepPoint>(plan.points.begin(), plan.points.begin() + i + 1),
+                  outcomes);
+  }
+  std::cout << "sweep finished: " << plan.points.size() - failures << "/" << plan.points.size()
+            << " runs ok; summary: " << (root / "summary.md").string() << "\n";
+  return failures ? 1 : 0;
+}
+
+//---- plugins ----
+
+int command_list(const Options& options, PluginRegistry& registry) {
+  std::optional<Kind> only;
+  if (!options.args.empty()) {
+    std::vector<std::string> kinds;
+    for (Kind kind : {Kind::Dataset, Kind::Model, Kind::Env, Kind::Metric}) {
+      kinds.push_back(kind_plural(kind));
+      if (options.args[0] == kind_plural(kind) || options.args[0] == kind_name(kind)) only = kind;
+    }
+    if (!only)
+      throw Error("unknown plugin kind '" + options.args[0] + "'" +
+                  did_you_mean(options.args[0], kinds) + "; kinds: " + join(kinds));
+  }
+  for (Kind kind : {Kind::Dataset, Kind::Model, Kind::Env, Kind::Metric}) {
+    if (only && *only != kind) continue;
+    auto plugins = registry.list(kind);
+    std::cout << kind_plural(kind) << ":\n";
+    if (plugins.empty()) std::cout << "  (none)\n";
+    for (const auto* plugin : plugins)
+      std::cout << "  " << std::left << std::setw(18) << plugin->name() << std::setw(9)
+                << plugin->info->version << plugin->info->summary << "\n";
+  }
+  for (const auto& broken : registry.broken())
+    std::cerr << "warning: skipped " << broken.reason << "\n";
+  return 0;
+}
+
+void print_schema(const Schema& schema) {
+  if (schema.params().empty()) {
+    std::cout << "  (no parameters)\n";
+    return;
+  }
+  // one line per parameter, so it can be grepped: name, type, default, limits, doc
+  for (const auto& spec : schema.params()) {
+    std::string value = spec.default_value ? format_value(*spec.default_value) : "(required)";
+    std::cout << "  " << std::left << std::setw(20) << spec.name << std::setw(11)
+              << type_name(spec.type) << std::setw(14) << value << std::setw(16)
+              << describe_limits(spec) << spec.doc << "\n";
+  }
+}
+
+int command_describe(const Options& options, PluginRegistry& registry) {
+  if (options.args.empty()) throw Error("describe needs a name: wmhost describe NAME");
+  const std::string& name = options.args[0];
+  if (const LoadedPlugin* plugin = registry.find(name)) {
+    const wm_plugin_header& header = *plugin->header;
+    std::cout << plugin->name() << " (" << kind_name(plugin->kind()) << " plugin, version "
+              << header.version << ")\n  " << header.summary << "\n  file: "
+              << plugin->file.string() << "\n  built with: wmsdk " << header.sdk_version
+              << " (ABI " << header.sdk_abi << "), LibTorch " << header.torch_version << ", "
+              << header.compiler << "\nparameters:\n";
+    print_schema(plugin->schema);
+    return 0;
+  }
+  if (const Procedure* procedure = find_procedure(name)) {
+    std::cout << name << " (procedure)\n  " << procedure->summary << "\nparameters:\n";
+    print_schema(procedure->schema());
+    return 0;
+  }
+  std::vector<std::string> known;
+  for (const auto* plugin : registry.list()) known.push_back(plugin->name());
+  for (const auto& procedure : procedures()) known.push_back(procedure.name);
+  throw Error("nothing called '" + name + "'" + did_you_mean(name, known) +
+              "; `wmhost list` shows the plugins, procedures are: " +
+              join([] {
+                std::vector<std::string> names;
+                for (const auto& p : procedures()) names.push_back(p.name);
+                return names;
+              }()));
+}
+
+Options parse_options(int argc, char** argv, bool& show_help, bool& show_version) {
+  Options options;
+  po::options_description named("options");
+  named.add_options()("help,h", "show this help")("version", "print versions and exit")(
+      "plugin-path,p", po::value(&options.plugin_dirs)->composing(),
+      "extra folder to search for plugins (repeatable; also WMHOST_PLUGIN_PATH)")(
+      "out,o", po::value(&options.out), "run directory (default runs/<experiment>/<time>)")(
+      "dry-run,n", po::bool_switch(&options.dry_run), "resolve and validate, print, write nothing")(
+      "verbose,v", "log debug details");
+  po::options_description hidden;
+  hidden.add_options()("command", po::value(&options.command))(
+      "args", po::value(&options.args)->composing());
+  po::options_description all;
+  all.add(named).add(hidden);
+  po::positional_options_description positional;
+  positional.add("command", 1).add("args", -1);
+  po::variables_map vars;
+  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vars);
+  po::notify(vars);
+  show_help = vars.count("help") || (options.command.empty() && !vars.count("version"));
+  show_version = vars.count("version") > 0;
+  if (vars.count("verbose")) log().set_level(spdlog::level::debug);
+  if (show_help) std::cout << kUsage << "\n" << named;
+  return options;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  try {
+    bool show_help = false, show_version = false;
+    Options options = parse_options(argc, argv, show_help, show_version);
+    if (show_version) {
+      std::cout << "wmhost " << WM_SDK_VERSION << " (wmsdk ABI " << WM_SDK_ABI_VERSION
+                << ", LibTorch " << WM_BUILD_TORCH_VERSION << ", " << WM_BUILD_COMPILER << ")\n";
+      return 0;
+    }
+    if (show_help) return options.command.empty() ? 2 : 0;
+
+    for (const auto& dir : options.plugin_dirs)
+      if (!std::filesystem::is_directory(dir))
+        throw Error("--plugin-path " + dir + ": no such folder");
+    PluginRegistry registry(PluginRegistry::default_search_path(options.plugin_dirs));
+    if (options.command == "run") return command_run(options, registry);
+    if (options.command == "validate") return command_validate(options, registry);
+    if (options.command == "list") return command_list(options, registry);
+    if (options.command == "describe") return command_describe(options, registry);
+    throw Error("unknown command '" + options.command + "'" +
+                did_you_mean(options.command, {"run", "validate", "list", "describe"}) +
+                "; commands: run, validate, list, describe");
+  } catch (const po::error& e) {
+    std::cerr << "error: " << e.what() << " (wmhost --help shows the options)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace wm

@@ -1,0 +1,56 @@
+// A validated experiment: every plugin found, every parameter typed and checked, every procedure
+// known. Nothing runs until a whole experiment (every sweep point) has passed this step.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config_node.h"
+#include "plugin_registry.h"
+#include "wm/dataset_split.h"
+
+namespace wm {
+
+struct Procedure;
+
+struct ComponentSpec {
+  std::string key_path;  // "model", "data.train", "metrics.0"
+  std::string name;      // what outputs are labelled with (the plugin name unless `name:` is set)
+  const LoadedPlugin* plugin = nullptr;
+  Params params;
+  SourceLoc loc;
+  std::string where() const;  // "model at exp.yaml:7:3"
+};
+
+struct DataSpec : ComponentSpec {
+  SplitSpec split;
+};
+
+struct ProcedureSpec {
+  std::string key_path;  // "procedure.1"
+  const Procedure* procedure = nullptr;
+  Params params;
+  SourceLoc loc;
+};
+
+struct Experiment {
+  std::string name;
+  int64_t seed = 0;
+  int threads = 0;  // 0: every core
+  std::string device = "cpu";
+  std::map<std::string, DataSpec> data;  // by their key under `data:`
+  std::optional<ComponentSpec> model;
+  std::optional<ComponentSpec> env;
+  std::vector<ComponentSpec> metrics;
+  std::vector<ProcedureSpec> procedures;
+  ConfigNode resolved;  // the fully resolved config, written to the run as config.yaml
+};
+
+// checks a resolved (interpolated) config; throws ConfigError or Error on the first problem
+Experiment validate_experiment(const ConfigNode& resolved, PluginRegistry& registry);
+
+// the top-level keys an experiment may have, with their docs (for the README and did-you-mean)
+const std::vector<std::pair<std::string, std::string>>& experiment_keys();
+
+}  // namespace wm

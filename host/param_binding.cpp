@@ -1,0 +1,172 @@
+#include "param_binding.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include "wm/suggest.h"
+
+namespace wm {
+
+namespace {
+
+[[noreturn]] void type_error(const ParamSpec& spec, const ConfigNode& node,
+                             const std::string& key_path) {
+  std::string got = node.is_scalar() ? "'" + node.scalar + "'" : node.type_name();
+  throw ConfigError(node.loc, key_path, std::string("expected ") + type_name(spec.type) +
+                                            ", got " + got);
+}
+
+bool parse_bool(const ConfigNode& node, bool& out) {
+  static const std::vector<std::string> yes = {"true", "True", "TRUE", "yes", "on"};
+  static const std::vector<std::string> no = {"false", "False", "FALSE", "no", "off"};
+  if (!node.is_scalar() || node.quoted) return false;
+  if (std::find(yes.begin(), yes.end(), node.scalar) != yes.end()) return out = true, true;
+  if (std::find(no.begin(), no.end(), node.scalar) != no.end()) return out = false, true;
+  return false;
+}
+
+bool parse_int(const ConfigNode& node, int64_t& out) {
+  if (!node.is_scalar() || node.quoted || node.scalar.empty()) return false;
+  errno = 0;
+  char* end = nullptr;
+  long long value = std::strtoll(node.scalar.c_str(), &end, 10);
+  if (errno != 0 || *end != '\0') return false;
+  out = value;
+  return true;
+}
+
+bool parse_real(const ConfigNode& node, double& out) {
+  if (!node.is_scalar() || node.quoted || node.scalar.empty()) return false;
+  const std::string& text = node.scalar;
+  if (text == ".inf" || text == "+.inf") return out = INFINITY, true;
+  if (text == "-.inf") return out = -INFINITY, true;
+  if (text == ".nan" || text == ".NaN") return out = NAN, true;
+  errno = 0;
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (errno != 0 || *end != '\0') return false;
+  out = value;
+  return true;
+}
+
+void check_range(const ParamSpec& spec, double value, const ConfigNode& node,
+                 const std::string& key_path) {
+  bool below = spec.min && value < *spec.min;
+  bool above = spec.max && value > *spec.max;
+  if (!below && !above && !std::isnan(value)) return;
+  std::string bound = describe_limits(spec);
+  if (bound.empty()) bound = "a number";
+  throw ConfigError(node.loc, key_path, "must be " + bound + ", got " + node.scalar);
+}
+
+std::string resolve_path(const std::string& text, const SourceLoc& loc) {
+  if (text.empty()) return text;
+  std::filesystem::path path(text);
+  if (path.is_absolute()) return text;
+  // relative paths mean "next to the YAML file that names them", never the working directory
+  bool from_file = loc.known() && loc.file[0] != '<';
+  std::filesystem::path base = from_file ? std::filesystem::path(loc.file).parent_path()
+                                         : std::filesystem::current_path();
+  return (std::filesystem::absolute(base) / path).lexically_normal().string();
+}
+
+}  // namespace
+
+Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::string& key_path) {
+  switch (spec.type) {
+    case ParamType::Bool: {
+      bool value;
+      if (!parse_bool(node, value)) type_error(spec, node, key_path);
+      return value;
+    }
+    case ParamType::Int: {
+      int64_t value;
+      if (!parse_int(node, value)) type_error(spec, node, key_path);
+      check_range(spec, static_cast<double>(value), node, key_path);
+      return value;
+    }
+    case ParamType::Real: {
+      double value;
+      if (!parse_real(node, value)) type_error(spec, node, key_path);
+      check_range(spec, value, node, key_path);
+      return value;
+    }
+    case ParamType::String:
+      if (!node.is_scalar()) type_error(spec, node, key_path);
+      return node.scalar;
+    case ParamType::Choice:
+      if (!node.is_scalar()) type_error(spec, node, key_path);
+      if (std::find(spec.choices.begin(), spec.choices.end(), node.scalar) == spec.choices.end())
+        throw ConfigError(node.loc, key_path,
+                          "'" + node.scalar + "' is not one of: " + join(spec.choices) +
+                              did_you_mean(node.scalar, spec.choices));
+      return node.scalar;
+    case ParamType::Path:
+      if (!node.is_scalar()) type_error(spec, node, key_path);
+      return resolve_path(node.scalar, node.loc);
+    case ParamType::IntList: {
+      if (!node.is_sequence()) type_error(spec, node, key_path);
+      IntList values;
+      for (size_t i = 0; i < node.items.size(); ++i) {
+        int64_t value;
+        std::string item_path = key_path + "." + std::to_string(i);
+        if (!parse_int(node.items[i], value))
+          type_error({spec.name, ParamType::Int, {}, {}, {}, {}, {}}, node.items[i], item_path);
+        check_range(spec, static_cast<double>(value), node.items[i], item_path);
+        values.push_back(value);
+      }
+      return values;
+    }
+    case ParamType::RealList: {
+      if (!node.is_sequence()) type_error(spec, node, key_path);
+      RealList values;
+      for (size_t i = 0; i < node.items.size(); ++i) {
+        double value;
+        std::string item_path = key_path + "." + std::to_string(i);
+        if (!parse_real(node.items[i], value))
+          type_error({spec.name, ParamType::Real, {}, {}, {}, {}, {}}, node.items[i], item_path);
+        check_range(spec, value, node.items[i], item_path);
+        values.push_back(value);
+      }
+      return values;
+    }
+  }
+  throw Error("unhandled parameter type");
+}
+
+Params bind_params(const Schema& schema, const ConfigNode* node, const std::string& key_path,
+                   const std::string& owner, const SourceLoc& owner_loc) {
+  Params params(owner);
+  if (node && !node->is_null() && !node->is_map())
+    throw ConfigError(node->loc, key_path, "expected a map of parameters, got " +
+                                               std::string(node->type_name()));
+  if (node) {
+    for (const auto& [key, value] : node->entries) {
+      if (!schema.find(key)) {
+        std::string known = schema.params().empty() ? " (it takes none)"
+                                                    : did_you_mean(key, schema.names());
+        throw ConfigError(value.loc, key_path + "." + key,
+                          "unknown parameter of " + owner + known);
+      }
+    }
+  }
+  for (const auto& spec : schema.params()) {
+    std::string param_path = key_path + "." + spec.name;
+    const ConfigNode* given = node ? node->find(spec.name) : nullptr;
+    if (given && !given->is_null()) {
+      params.set(spec.name, convert_value(spec, *given, param_path), given->loc, param_path);
+    } else if (spec.default_value) {
+      params.set(spec.name, *spec.default_value, owner_loc, param_path);
+    } else {
+      throw ConfigError(given ? given->loc : owner_loc, param_path,
+                        std::string("required ") + type_name(spec.type) + " parameter of " +
+                            owner + " is missing (" + spec.doc + ")");
+    }
+  }
+  return params;
+}
+
+}  // namespace wm

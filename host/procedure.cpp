@@ -1,0 +1,16 @@
+#include "procedure.h"
+
+namespace wm {
+
+const std::vector<Procedure>& procedures() {
+  static const std::vector<Procedure> all = {evaluate_procedure, rollout_procedure};
+  return all;
+}
+
+const Procedure* find_procedure(const std::string& name) {
+  for (const auto& procedure : procedures())
+    if (name == procedure.name) return &procedure;
+  return nullptr;
+}
+
+}  // namespace wm

@@ -1,0 +1,46 @@
+// Procedures are the steps of an experiment (`procedure: [{evaluate: {...}}, ...]`). They are
+// part of the host and drive plugins only through the SDK interfaces.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "experiment.h"
+#include "wm/dataset.h"
+#include "wm/env.h"
+#include "wm/metric.h"
+#include "wm/metrics_log.h"
+#include "wm/model.h"
+
+namespace wm {
+
+// the live objects of one run
+struct RunContext {
+  const Experiment& experiment;
+  std::filesystem::path dir;
+  MetricsLog& metrics_log;
+  std::map<std::string, std::shared_ptr<Dataset>> data;
+  std::shared_ptr<Model> model;
+  std::shared_ptr<Env> env;
+  std::vector<std::pair<std::string, std::shared_ptr<Metric>>> metrics;
+};
+
+struct Procedure {
+  const char* name;
+  const char* summary;
+  Schema (*schema)();
+  // validation that needs the whole experiment (e.g. "evaluate needs a model"); throws ConfigError
+  void (*check)(const Experiment& experiment, const ProcedureSpec& step);
+  void (*run)(RunContext& context, const Params& params);
+};
+
+const std::vector<Procedure>& procedures();
+const Procedure* find_procedure(const std::string& name);
+
+// the procedures themselves, one file each
+extern const Procedure evaluate_procedure;
+extern const Procedure rollout_procedure;
+
+}  // namespace wm

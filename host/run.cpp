@@ -1,0 +1,148 @@
+#include "run.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "procedure.h"
+#include "wm/atomic_file.h"
+#include "wm/log.h"
+#include "wm/runtime.h"
+#include "wm/suggest.h"
+
+namespace wm {
+
+std::string utc_timestamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%d-%H%M%S", &utc);
+  return text;
+}
+
+std::filesystem::path make_unique_dir(const std::filesystem::path& parent, const std::string& name) {
+  std::filesystem::create_directories(parent);
+  for (int attempt = 1;; ++attempt) {
+    auto dir = parent / (attempt == 1 ? name : name + "-" + std::to_string(attempt));
+    if (std::filesystem::create_directory(dir)) return dir;
+  }
+}
+
+namespace {
+
+// attaches log.txt to the shared logger for as long as it lives
+class RunLogFile {
+ public:
+  explicit RunLogFile(const std::filesystem::path& file)
+      : sink_(std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string())) {
+    sink_->set_pattern("[%Y-%m-%d %H:%M:%S.%e %l] %v");
+    log().sinks().push_back(sink_);
+  }
+  ~RunLogFile() {
+    auto& sinks = log().sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::sink> sink_;
+};
+
+void check_keys(const RunContext& context) {
+  if (!context.model) return;
+  auto needed = context.model->required_keys();
+  for (const auto& [name, dataset] : context.data) {
+    std::vector<std::string> have;
+    for (const auto& key : dataset->keys()) have.push_back(key.name);
+    for (const auto& key : needed)
+      if (std::find(have.begin(), have.end(), key) == have.end())
+        throw Error("model '" + context.experiment.model->plugin->name() + "' needs key '" + key +
+                    "', which data." + name + " ('" + context.experiment.data.at(name).plugin->name() +
+                    "') does not provide (it has: " + join(have) + ")");
+  }
+}
+
+void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunContext& context) {
+  int threads = set_compute_threads(experiment.threads);
+  require_device(experiment.device);
+  log().info("threads {}, device {}, seed {}", threads, experiment.device, experiment.seed);
+
+  for (const auto& [name, spec] : experiment.data) {
+    auto base = registry.create<Dataset>(*spec.plugin, spec.params, spec.where());
+    auto dataset = spec.split.split == "all" && spec.split.subset >= 1.0
+                       ? base
+                       : std::make_shared<SplitDataset>(base, spec.split);
+    log().info("data.{}: {} ({} of {} samples)", name, spec.plugin->name(), dataset->size(),
+               base->size());
+    context.data.emplace(name, dataset);
+  }
+  if (experiment.model)
+    context.model = registry.create<Model>(*experiment.model->plugin, experiment.model->params,
+                                           experiment.model->where());
+  if (experiment.env)
+    context.env = registry.create<Env>(*experiment.env->plugin, experiment.env->params,
+                                       experiment.env->where());
+  for (const auto& spec : experiment.metrics)
+    context.metrics.emplace_back(spec.name,
+                                 registry.create<Metric>(*spec.plugin, spec.params, spec.where()));
+  check_keys(context);
+
+  for (const auto& step : experiment.procedures) {
+    log().info("--- {} ({})", step.procedure->name, step.key_path);
+    auto start = std::chrono::steady_clock::now();
+    step.procedure->run(context, step.params);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    log().info("--- {} done in {:.1f}s", step.procedure->name, seconds);
+  }
+}
+
+std::string status_json(const RunOutcome& outcome) {
+  std::string text = "{\"status\": " + json_quote(outcome.ok ? "ok" : "failed") +
+                     ", \"seconds\": " + json_number(outcome.seconds);
+  if (!outcome.ok) text += ", \"error\": " + json_quote(outcome.error);
+  text += ", \"metrics\": {";
+  bool first = true;
+  for (const auto& [key, value] : outcome.final_metrics) {
+    text += (first ? "" : ", ") + json_quote(key) + ": " + json_number(value);
+    first = false;
+  }
+  return text + "}}\n";
+}
+
+}  // namespace
+
+RunOutcome execute_run(const Experiment& experiment, PluginRegistry& registry,
+                       const std::filesystem::path& dir) {
+  RunOutcome outcome;
+  outcome.dir = dir;
+  std::filesystem::create_directories(dir);
+  write_file_atomic(dir / "config.yaml", to_yaml(experiment.resolved));
+  RunLogFile log_file(dir / "log.txt");
+  log().info("wmhost {} | experiment '{}' | run {}", WM_SDK_VERSION, experiment.name, dir.string());
+
+  auto start = std::chrono::steady_clock::now();
+  try {
+    MetricsLog metrics_log(dir / "metrics.jsonl");
+    RunContext context{experiment, dir, metrics_log, {}, nullptr, nullptr, {}};
+    try {
+      run_procedures(experiment, registry, context);
+      outcome.ok = true;
+    } catch (...) {
+      outcome.final_metrics = metrics_log.last_values();
+      throw;
+    }
+    outcome.final_metrics = metrics_log.last_values();
+  } catch (const std::exception& e) {
+    outcome.error = e.what();
+    log().error("run failed: {}", outcome.error);
+  }
+  outcome.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  write_file_atomic(dir / "status.json", status_json(outcome));
+  if (outcome.ok) log().info("run finished in {:.1f}s: {}", outcome.seconds, dir.string());
+  return outcome;
+}
+
+}  // namespace wm

@@ -1,0 +1,29 @@
+// One run: a directory holding config.yaml, log.txt, metrics.jsonl, status.json and artifacts.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "experiment.h"
+
+namespace wm {
+
+struct RunOutcome {
+  std::filesystem::path dir;
+  bool ok = false;
+  std::string error;
+  double seconds = 0;
+  std::map<std::string, double> final_metrics;  // last value of each "procedure/key"
+};
+
+// a fresh directory `<parent>/<name>`, adding -2, -3, ... if the name is taken
+std::filesystem::path make_unique_dir(const std::filesystem::path& parent, const std::string& name);
+// "20261126-013512" in UTC
+std::string utc_timestamp();
+
+// Runs every procedure in `dir` (created if absent). Never throws for failures inside the run:
+// they are logged to dir/log.txt, recorded in status.json and returned.
+RunOutcome execute_run(const Experiment& experiment, PluginRegistry& registry,
+                       const std::filesystem::path& dir);
+
+}  // namespace wm

@@ -1,0 +1,117 @@
+#include "sweep.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+
+#include "wm/atomic_file.h"
+#include "wm/error.h"
+#include "wm/metrics_log.h"
+
+namespace wm {
+
+std::vector<SweepPoint> expand_sweep(const ConfigNode* sweep) {
+  std::vector<SweepPoint> points(1);
+  if (!sweep || sweep->is_null()) return points;
+  if (!sweep->is_map() || sweep->entries.empty())
+    throw ConfigError(sweep->loc, "sweep", "expected a map of key.path: [values]");
+  for (const auto& [key, values] : sweep->entries) {
+    if (!values.is_sequence() || values.items.empty())
+      throw ConfigError(values.loc, "sweep." + key, "expected a non-empty list of values");
+    std::vector<SweepPoint> grown;
+    for (const auto& point : points)
+      for (const auto& value : values.items) {
+        if (!value.is_scalar())
+          throw ConfigError(value.loc, "sweep." + key, "sweep values must be single values");
+        SweepPoint next = point;
+        next.values.emplace_back(key, value);
+        next.name += (next.name.empty() ? "" : ",") + key + "=" + value.scalar;
+        grown.push_back(std::move(next));
+      }
+    points = std::move(grown);
+  }
+  for (auto& point : points)
+    for (char& c : point.name)
+      if (c == '/' || c == ' ') c = '_';
+  return points;
+}
+
+bool read_finished(const std::filesystem::path& dir, RunOutcome& outcome) {
+  auto file = dir / "status.json";
+  if (!std::filesystem::exists(file)) return false;
+  try {
+    YAML::Node status = YAML::LoadFile(file.string());  // JSON is YAML
+    if (status["status"].as<std::string>() != "ok") return false;
+    outcome.dir = dir;
+    outcome.ok = true;
+    outcome.seconds = status["seconds"].as<double>(0.0);
+    for (const auto& entry : status["metrics"])
+      if (!entry.second.IsNull())
+        outcome.final_metrics[entry.first.as<std::string>()] = entry.second.as<double>();
+    return true;
+  } catch (const YAML::Exception&) {
+    return false;  // unreadable: run the point again
+  }
+}
+
+namespace {
+std::string cell(const RunOutcome& outcome, const std::string& key) {
+  auto it = outcome.final_metrics.find(key);
+  return it == outcome.final_metrics.end() ? "" : json_number(it->second);
+}
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+}  // namespace
+
+void write_summary(const std::filesystem::path& dir, const std::vector<SweepPoint>& points,
+                   const std::vector<RunOutcome>& outcomes) {
+  WM_CHECK(points.size() == outcomes.size()) << points.size() << " vs " << outcomes.size();
+  std::vector<std::string> keys;  // sweep keys, then every metric any point reported
+  for (const auto& [key, value] : points.front().values) keys.push_back(key);
+  std::set<std::string> metric_set;
+  for (const auto& outcome : outcomes)
+    for (const auto& entry : outcome.final_metrics) metric_set.insert(entry.first);
+  std::vector<std::string> metrics(metric_set.begin(), metric_set.end());
+
+  std::vector<std::string> header = {"run"};
+  header.insert(header.end(), keys.begin(), keys.end());
+  header.insert(header.end(), {"status", "seconds"});
+  header.insert(header.end(), metrics.begin(), metrics.end());
+
+  std::vector<std::vector<std::string>> rows;
+  for (size_t i = 0; i < points.size(); ++i) {
+    const RunOutcome& outcome = outcomes[i];
+    std::vector<std::string> row = {outcome.dir.filename().string()};
+    for (const auto& [key, value] : points[i].values) row.push_back(value.scalar);
+    row.push_back(outcome.ok ? "ok" : "failed");
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.1f", outcome.seconds);
+    row.push_back(seconds);
+    for (const auto& metric : metrics) row.push_back(cell(outcome, metric));
+    rows.push_back(std::move(row));
+  }
+
+  std::string csv, markdown;
+  auto add_line = [](std::string& out, const std::vector<std::string>& cells, bool is_csv) {
+    for (size_t c = 0; c < cells.size(); ++c)
+      out += is_csv ? (c ? "," : "") + csv_field(cells[c]) : "| " + cells[c] + " ";
+    out += is_csv ? "\n" : "|\n";
+  };
+  add_line(csv, header, true);
+  add_line(markdown, header, false);
+  markdown += "|";
+  for (size_t c = 0; c < header.size(); ++c) markdown += c < 1 + keys.size() + 1 ? "---|" : "---:|";
+  markdown += "\n";
+  for (const auto& row : rows) {
+    add_line(csv, row, true);
+    add_line(markdown, row, false);
+  }
+  write_file_atomic(dir / "summary.csv", csv);
+  write_file_atomic(dir / "summary.md", markdown);
+}
+
+}  // namespace wm

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every wmhost dependency from Debian 12's archive. Idempotent and non-interactive.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libtorch-dev libopenblas0-openmp
+  libmujoco-dev libqhull-dev libosmesa6-dev
+  libavcodec-dev libavformat-dev libswscale-dev libavutil-dev ffmpeg
+  libboost-dev libboost-program-options-dev
+  libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libgloo-dev
+  python3 python3-torch python3-torchvision python3-numpy python3-scipy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

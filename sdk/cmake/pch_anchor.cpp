@@ -1,0 +1,1 @@
+// anchors the shared precompiled header target; it has no code of its own

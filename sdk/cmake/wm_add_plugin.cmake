@@ -1,0 +1,37 @@
+# wm_add_plugin(<name> SOURCES <files...> [LIBRARIES <targets...>])
+#
+# Builds a wmhost plugin: a MODULE library wm_<name>.so that links the shared wmsdk, refuses
+# unresolved symbols at link time, hides everything but its two exported entry points, and
+# compiles against a precompiled LibTorch header.
+include_guard(GLOBAL)
+
+function(wm_add_plugin name)
+  cmake_parse_arguments(PLUGIN "" "" "SOURCES;LIBRARIES" ${ARGN})
+  if(NOT PLUGIN_SOURCES)
+    message(FATAL_ERROR "wm_add_plugin(${name}): SOURCES is required")
+  endif()
+  add_library(${name} MODULE ${PLUGIN_SOURCES})
+  if(TARGET wmsdk::wmsdk)
+    target_link_libraries(${name} PRIVATE wmsdk::wmsdk ${PLUGIN_LIBRARIES})
+  else()
+    target_link_libraries(${name} PRIVATE wmsdk ${PLUGIN_LIBRARIES})
+  endif()
+  set_target_properties(${name} PROPERTIES
+    PREFIX "" OUTPUT_NAME "wm_${name}"
+    CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+  if(WM_PLUGIN_OUTPUT_DIR)
+    set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${WM_PLUGIN_OUTPUT_DIR})
+  endif()
+  if(NOT APPLE)
+    target_link_options(${name} PRIVATE "LINKER:--no-undefined")
+  endif()
+  # in the wmhost tree every plugin shares one PCH; out of tree each builds its own
+  if(TARGET wm_plugin_pch)
+    target_precompile_headers(${name} REUSE_FROM wm_plugin_pch)
+  else()
+    target_precompile_headers(${name} PRIVATE <torch/torch.h> <wm/sdk.h>)
+  endif()
+  if(WM_PLUGIN_INSTALL_DIR)
+    install(TARGETS ${name} LIBRARY DESTINATION ${WM_PLUGIN_INSTALL_DIR})
+  endif()
+endfunction()

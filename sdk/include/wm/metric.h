@@ -1,0 +1,25 @@
+// Metric: stateful. reset(), update() with each batch's model outputs, compute() named values.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "wm/component.h"
+#include "wm/sample.h"
+
+namespace wm {
+
+class Metric : public Component {
+ public:
+  static constexpr Kind kind = Kind::Metric;
+  ~Metric() override;
+
+  // output keys the metric reads, e.g. {"prediction", "target"}
+  virtual std::vector<std::string> required_keys() const = 0;
+  virtual void reset() = 0;
+  virtual void update(const TensorMap& outputs) = 0;
+  // named values, e.g. {"psnr": 27.3, "mse": 0.0019}
+  virtual std::map<std::string, double> compute() const = 0;
+};
+
+}  // namespace wm
