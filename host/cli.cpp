@@ -51,7 +51,8 @@ Plan plan_experiment(const Options& options, PluginRegistry& registry) {
                                         " EXP.yaml [key.path=value ...]");
   ConfigNode root = load_experiment(options.args[0]);
   for (size_t i = 1; i < options.args.size(); ++i)
-    apply_override(root, options.args[i], static_cast<int>(i) + 1);
+    // position on the command line after `wmhost`: the command is 1, the file 2
+    apply_override(root, options.args[i], static_cast<int>(i) + 2);
 
   Plan plan;
   ConfigNode sweep;

@@ -68,8 +68,8 @@ std::string resolve_path(const std::string& text, const SourceLoc& loc) {
   if (path.is_absolute()) return text;
   // relative paths mean "next to the YAML file that names them", never the working directory
   bool from_file = loc.known() && loc.file[0] != '<';
-  std::filesystem::path base = from_file ? std::filesystem::path(loc.file).parent_path()
-                                         : std::filesystem::current_path();
+  std::filesystem::path base = from_file ? std::filesystem::path(loc.file).parent_path() : "";
+  if (base.empty()) base = std::filesystem::current_path();
   return (std::filesystem::absolute(base) / path).lexically_normal().string();
 }
 

@@ -1,0 +1,68 @@
+// Helpers shared by the tests: the build's plugins, parameters from embedded YAML, files.
+#pragma once
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "config_node.h"
+#include "param_binding.h"
+#include "plugin_registry.h"
+
+namespace wm::test {
+
+// the build tree's plugins, loaded once per test binary
+inline PluginRegistry& plugins() {
+  static PluginRegistry registry({WM_TEST_PLUGIN_DIR});
+  return registry;
+}
+
+// a plugin object made from a YAML `params:` map, checked against its schema like the host does
+template <class Interface>
+std::shared_ptr<Interface> make(const std::string& name, const std::string& params_yaml = "{}") {
+  const LoadedPlugin& plugin = plugins().get(Interface::kind, name);
+  ConfigNode node = parse_yaml(params_yaml, "test.yaml");
+  Params params = bind_params(plugin.schema, &node, "params", name, node.loc);
+  return plugins().create<Interface>(plugin, params, "test");
+}
+
+// a fresh empty folder under the system temp dir, removed when the object dies
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path write(const std::string& name, const std::string& text) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "wmtest-XXXXXX").string();
+  path_ = mkdtemp(pattern.data());
+}
+inline TempDir::~TempDir() { std::filesystem::remove_all(path_); }
+inline std::filesystem::path TempDir::write(const std::string& name,
+                                            const std::string& text) const {
+  auto file = path_ / name;
+  std::filesystem::create_directories(file.parent_path());
+  FILE* out = std::fopen(file.c_str(), "w");
+  std::fputs(text.c_str(), out);
+  std::fclose(out);
+  return file;
+}
+
+// the message of the wm::Error that `body` throws ("" if none)
+template <class Body>
+std::string error_of(Body&& body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace wm::test
