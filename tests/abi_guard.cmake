@@ -1,6 +1,7 @@
 # Fails when the public SDK headers change without WM_SDK_ABI_VERSION and sdk/abi.sha256 changing
 # with them. After a deliberate change: bump WM_SDK_ABI_VERSION in wm/abi.h if layouts, vtables
-# or signatures changed, then write the printed hash to sdk/abi.sha256.
+# or signatures changed, then refresh the hash:
+#   cmake -DUPDATE=ON -DHEADER_DIR=sdk/include/wm -DHASH_FILE=sdk/abi.sha256 -P tests/abi_guard.cmake
 file(GLOB headers ${HEADER_DIR}/*.h)
 list(SORT headers)
 set(all "")
@@ -10,11 +11,17 @@ foreach(header ${headers})
   string(APPEND all "${name}\n${text}")
 endforeach()
 string(SHA256 hash "${all}")
+if(UPDATE)
+  file(WRITE ${HASH_FILE} "${hash}\n")
+  message(STATUS "wrote ${hash} to ${HASH_FILE}")
+  return()
+endif()
 file(READ ${HASH_FILE} expected)
 string(STRIP "${expected}" expected)
 if(NOT hash STREQUAL expected)
   message(FATAL_ERROR "sdk/include/wm changed (hash ${hash}, sdk/abi.sha256 has ${expected}). "
     "If a layout, vtable or signature changed, bump WM_SDK_ABI_VERSION in wm/abi.h; "
-    "then put the new hash in sdk/abi.sha256.")
+    "then refresh the hash: cmake -DUPDATE=ON -DHEADER_DIR=sdk/include/wm "
+    "-DHASH_FILE=sdk/abi.sha256 -P tests/abi_guard.cmake")
 endif()
 message(STATUS "SDK headers match sdk/abi.sha256 (ABI guard ok)")

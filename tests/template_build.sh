@@ -8,9 +8,9 @@ stage=$build_dir/template_test/stage
 work=$build_dir/template_test/build
 rm -rf "$stage" "$work"
 cmake --install "$build_dir" --prefix "$stage" > /dev/null
-launcher=()
-command -v ccache > /dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER="env;CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime;ccache")
-cmake -S "$stage/share/wmhost/template" -B "$work" -DCMAKE_PREFIX_PATH="$stage" "${launcher[@]}" > "$work.configure.log" 2>&1 \
+# no ccache here: it served an object compiled against the previous install's headers through
+# the template's precompiled header (seen with ccache 4.8), which is exactly what this test checks
+cmake -S "$stage/share/wmhost/template" -B "$work" -DCMAKE_PREFIX_PATH="$stage" > "$work.configure.log" 2>&1 \
   || { cat "$work.configure.log"; exit 1; }
 cmake --build "$work" -j 2
 "$wmhost" describe mean_abs_error --plugin-path "$work" | tee "$work.describe.txt"

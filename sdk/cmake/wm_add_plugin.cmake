@@ -1,4 +1,5 @@
 # wm_add_plugin(<name> SOURCES <files...> [LIBRARIES <targets...>])
+# wm_plugin_test(<test files...>)   in-tree only: adds the files to the plugin test binary
 #
 # Builds a wmhost plugin: a MODULE library wm_<name>.so that links the shared wmsdk, refuses
 # unresolved symbols at link time, hides everything but its two exported entry points, and
@@ -37,4 +38,12 @@ function(wm_add_plugin name)
   if(WM_PLUGIN_INSTALL_DIR)
     install(TARGETS ${name} LIBRARY DESTINATION ${WM_PLUGIN_INSTALL_DIR})
   endif()
+endfunction()
+
+# a plugin folder's tests join one test executable (tests/CMakeLists.txt builds it)
+function(wm_plugin_test)
+  foreach(file ${ARGN})
+    get_filename_component(path ${file} ABSOLUTE)
+    set_property(GLOBAL APPEND PROPERTY WM_PLUGIN_TEST_SOURCES ${path})
+  endforeach()
 endfunction()

@@ -26,6 +26,12 @@ class MeanAbsError : public wm::Metric {
     count_ += difference.numel();
   }
 
+  // combine the state of another instance (another worker), as if this one saw its data
+  void merge(const wm::Metric& other) override {
+    const auto& source = wm::merge_source<MeanAbsError>(other, "mean_abs_error");
+    sum_ += source.sum_, count_ += source.count_;
+  }
+
   std::map<std::string, double> compute() const override {
     if (count_ == 0) throw wm::Error("mean_abs_error: compute() before any update()");
     return {{"mae", scale_ * sum_ / static_cast<double>(count_)}};

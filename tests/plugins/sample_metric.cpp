@@ -15,6 +15,9 @@ class SampleMetric : public wm::Metric {
     sum_ += outputs.at("prediction").sum().item<double>();
   }
   std::map<std::string, double> compute() const override { return {{"sum", scale_ * sum_}}; }
+  void merge(const wm::Metric& other) override {
+    sum_ += wm::merge_source<SampleMetric>(other, "sample_metric").sum_;
+  }
 
  private:
   double scale_, sum_ = 0;

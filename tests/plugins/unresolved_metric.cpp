@@ -12,6 +12,7 @@ class LazyMetric : public wm::Metric {
   std::vector<std::string> required_keys() const override { return {}; }
   void reset() override {}
   void update(const wm::TensorMap&) override {}
+  void merge(const wm::Metric&) override {}
   std::map<std::string, double> compute() const override {
     return {{"value", wm_test_function_that_does_not_exist(1.0)}};
   }

@@ -45,6 +45,11 @@ class Psnr : public wm::Metric {
     frames_ += mse.size(0);
   }
 
+  void merge(const wm::Metric& other) override {
+    const auto& source = wm::merge_source<Psnr>(other, "psnr");
+    psnr_sum_ += source.psnr_sum_, mse_sum_ += source.mse_sum_, frames_ += source.frames_;
+  }
+
   std::map<std::string, double> compute() const override {
     if (frames_ == 0) throw wm::Error("psnr: compute() before any update()");
     return {{"psnr", psnr_sum_ / frames_}, {"mse", mse_sum_ / frames_}};

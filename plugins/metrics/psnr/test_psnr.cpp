@@ -29,6 +29,19 @@ TEST(Psnr, AccumulatesAcrossUpdatesAndCapsPerfectFrames) {
   EXPECT_DOUBLE_EQ(metric->compute().at("psnr"), 60.0);
 }
 
+TEST(Psnr, MergedStatesEqualOneInstanceSeeingEverything) {
+  auto whole = test::make<Metric>("psnr"), left = test::make<Metric>("psnr"),
+       right = test::make<Metric>("psnr");
+  auto prediction = torch::rand({4, 2, 3, 8, 8}), target = torch::rand({4, 2, 3, 8, 8});
+  whole->reset(), left->reset(), right->reset();
+  whole->update({{"prediction", prediction}, {"target", target}});
+  left->update({{"prediction", prediction.slice(0, 0, 1)}, {"target", target.slice(0, 0, 1)}});
+  right->update({{"prediction", prediction.slice(0, 1)}, {"target", target.slice(0, 1)}});
+  left->merge(*right);
+  EXPECT_NEAR(left->compute().at("psnr"), whole->compute().at("psnr"), 1e-9);
+  EXPECT_NEAR(left->compute().at("mse"), whole->compute().at("mse"), 1e-12);
+}
+
 TEST(Psnr, ShapeMismatchIsNamed) {
   auto metric = test::make<Metric>("psnr");
   EXPECT_THAT(test::error_of([&] {
