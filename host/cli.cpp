@@ -268,7 +268,7 @@ int run_cli(int argc, char** argv) {
     std::cerr << "error: " << e.what() << " (wmhost --help shows the options)\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    std::cerr << "error: " << user_message(e) << "\n";
     return 2;
   }
 }

@@ -175,7 +175,7 @@ Component* PluginRegistry::construct(const LoadedPlugin& plugin, const Params& p
   } catch (const ConfigError& e) {
     throw;  // already says where, in the user's terms
   } catch (const std::exception& e) {
-    throw Error(who + " (" + where + ") failed to start: " + e.what());
+    throw Error(who + " (" + where + ") failed to start: " + user_message(e));
   } catch (...) {
     throw Error(who + " (" + where + ") failed to start with a non-standard exception");
   }

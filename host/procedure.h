@@ -41,6 +41,7 @@ const Procedure* find_procedure(const std::string& name);
 
 // the procedures themselves, one file each
 extern const Procedure evaluate_procedure;
+extern const Procedure train_procedure;
 extern const Procedure rollout_procedure;
 
 }  // namespace wm

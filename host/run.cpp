@@ -135,7 +135,7 @@ RunOutcome execute_run(const Experiment& experiment, PluginRegistry& registry,
     }
     outcome.final_metrics = metrics_log.last_values();
   } catch (const std::exception& e) {
-    outcome.error = e.what();
+    outcome.error = user_message(e);
     log().error("run failed: {}", outcome.error);
   }
   outcome.seconds =

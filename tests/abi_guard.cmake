@@ -2,12 +2,11 @@
 # with them. After a deliberate change: bump WM_SDK_ABI_VERSION in wm/abi.h if layouts, vtables
 # or signatures changed, then refresh the hash:
 #   cmake -DUPDATE=ON -DHEADER_DIR=sdk/include/wm -DHASH_FILE=sdk/abi.sha256 -P tests/abi_guard.cmake
-file(GLOB headers ${HEADER_DIR}/*.h)
+file(GLOB_RECURSE headers RELATIVE ${HEADER_DIR} ${HEADER_DIR}/*.h)
 list(SORT headers)
 set(all "")
-foreach(header ${headers})
-  file(READ ${header} text)
-  get_filename_component(name ${header} NAME)
+foreach(name ${headers})
+  file(READ ${HEADER_DIR}/${name} text)
   string(APPEND all "${name}\n${text}")
 endforeach()
 string(SHA256 hash "${all}")

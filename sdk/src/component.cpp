@@ -1,6 +1,7 @@
 #include "wm/component.h"
 
 #include "wm/dataset.h"
+#include "wm/error.h"
 #include "wm/env.h"
 #include "wm/metric.h"
 #include "wm/model.h"
@@ -35,5 +36,13 @@ Env::~Env() = default;
 Metric::~Metric() = default;
 
 std::string Dataset::id(int64_t index) const { return get(index).id; }
+
+// capabilities a model may lack: the error says which model and what to use instead
+LossOutput Model::loss(const Batch&) {
+  throw Error("this model has no training objective (a fixed baseline); train a learning model");
+}
+TensorMap Model::encode(const Batch&) {
+  throw Error("this model exposes no encoder to probe");
+}
 
 }  // namespace wm

@@ -25,6 +25,11 @@ ConfigError::ConfigError(SourceLoc loc, std::string key_path, const std::string&
       key_path_(std::move(key_path)) {}
 ConfigError::~ConfigError() = default;
 
+std::string user_message(const std::exception& error) {
+  std::string message = error.what();
+  return message.substr(0, message.find("\nException raised from"));
+}
+
 namespace detail {
 void CheckThrower::operator&(const CheckMessage& message) const {
   std::string context = message.text.str();

@@ -40,6 +40,9 @@ class ConfigError : public Error {
   std::string key_path_;
 };
 
+// the message to show a person: LibTorch's errors carry a C++ backtrace, which is cut off
+std::string user_message(const std::exception& error);
+
 //---- invariants ----
 
 namespace detail {

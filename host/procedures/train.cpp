@@ -1,0 +1,338 @@
+// train: AdamW with warmup + cosine decay over a budget in steps, epochs, samples or tokens;
+// gradient accumulation and clipping; atomic checkpoints (model, optimizer, schedule position,
+// random state, data position) that `resume: true` continues bit-exactly; a loss-curve plot.
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <regex>
+
+#include "../procedure.h"
+#include "wm/log.h"
+#include "wm/plot.h"
+#include "wm/progress.h"
+#include "wm/suggest.h"
+#include "wm/train/adamw.h"
+#include "wm/train/checkpoint.h"
+#include "wm/train/schedule.h"
+
+namespace wm {
+namespace {
+
+namespace fs = std::filesystem;
+
+Schema train_schema() {
+  return Schema{}
+      .text("data", "train", "which entry under `data:` to train on")
+      .integer("batch_size", 16, "samples per step (before accumulation)").at_least(1)
+      .integer("steps", 0, "budget in optimizer steps").at_least(0)
+      .integer("epochs", 0, "budget in passes over the data").at_least(0)
+      .integer("samples", 0, "budget in samples seen").at_least(0)
+      .integer("tokens", 0, "budget in tokens seen (as the model counts them)").at_least(0)
+      .real("warmup", 0, "linear warmup length, in the budget's unit").at_least(0)
+      .real("lr", 1e-3, "peak learning rate").at_least(0)
+      .real("min_lr", 1e-6, "learning rate at the end of the cosine decay").at_least(0)
+      .real("weight_decay", 0.05, "AdamW decoupled weight decay (not on biases and norms)").at_least(0)
+      .reals("betas", {0.9, 0.999}, "AdamW betas").range(0.0, 1.0)
+      .real("clip_grad", 1.0, "clip the gradient norm to this (0: off)").at_least(0)
+      .integer("accumulate", 1, "batches per optimizer step").at_least(1)
+      .integer("log_every", 10, "steps between metrics.jsonl lines").at_least(1)
+      .integer("checkpoint_every", 100, "steps between checkpoints (and at the end)").at_least(1)
+      .integer("keep_last", 2, "checkpoints kept besides best.pt").at_least(1)
+      .text("eval_data", "", "entry under `data:` whose loss picks best.pt (empty: none)")
+      .integer("eval_batches", 4, "batches of eval_data per checkpoint").at_least(1)
+      .boolean("resume", false, "continue from the run's last checkpoint")
+      .integer("stop_after_steps", 0,
+               "end this process after so many steps, checkpointed (for job time limits); 0: never")
+      .at_least(0);
+}
+
+std::vector<std::string> data_names(const Experiment& experiment) {
+  std::vector<std::string> names;
+  for (const auto& entry : experiment.data) names.push_back(entry.first);
+  return names;
+}
+
+void train_check(const Experiment& experiment, const ProcedureSpec& step) {
+  const Params& p = step.params;
+  if (!experiment.model) throw ConfigError(step.loc, step.key_path, "needs a `model:` section");
+  for (const char* key : {"data", "eval_data"}) {
+    std::string name = p.get<std::string>(key);
+    if (name.empty() && std::string(key) == "eval_data") continue;
+    if (!experiment.data.count(name))
+      throw p.error(key, "no `data." + name + "` in this experiment" +
+                             did_you_mean(name, data_names(experiment)) + " (have: " +
+                             join(data_names(experiment)) + ")");
+  }
+  int budgets = 0;
+  for (const char* unit : {"steps", "epochs", "samples", "tokens"}) budgets += p.get<int64_t>(unit) > 0;
+  if (budgets != 1)
+    throw ConfigError(step.loc, step.key_path,
+                      "give exactly one budget: steps, epochs, samples or tokens (got " +
+                          std::to_string(budgets) + ")");
+  if (p.get<RealList>("betas").size() != 2) throw p.error("betas", "needs two values");
+}
+
+// where training stands; everything here goes into a checkpoint
+struct Position {
+  int64_t step = 0, samples = 0, tokens = 0, epoch = 0, cursor = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(RunContext& context, const Params& p)
+      : context_(context),
+        p_(p),
+        model_(*context.model),
+        dataset_(*context.data.at(p.get<std::string>("data"))),
+        batch_size_(p.get<int64_t>("batch_size")),
+        accumulate_(p.get<int64_t>("accumulate")),
+        optimizer_(model_.parameters(), {p.get<RealList>("betas")[0], p.get<RealList>("betas")[1],
+                                         1e-8, p.get<double>("weight_decay")}),
+        checkpoints_(context.dir / "checkpoints") {
+    if (model_.parameters().empty())
+      throw Error("model '" + context.experiment.model->plugin->name() +
+                  "' has no trainable parameters; `train` needs a learning model");
+    if (dataset_.size() < batch_size_)
+      throw Error("data." + p.get<std::string>("data") + " has " + std::to_string(dataset_.size()) +
+                  " samples, fewer than batch_size " + std::to_string(batch_size_));
+    for (const char* unit : {"steps", "epochs", "samples", "tokens"})
+      if (p.get<int64_t>(unit) > 0) unit_ = unit, total_ = static_cast<double>(p.get<int64_t>(unit));
+    schedule_ = {p.get<double>("lr"), p.get<double>("min_lr"), p.get<double>("warmup"), total_};
+    fs::create_directories(checkpoints_);
+  }
+
+  void run() {
+    train::seed_everything(static_cast<uint64_t>(context_.experiment.seed));
+    if (p_.get<bool>("resume")) restore();
+    model_.set_training(true);
+    Progress progress("train", p_.get<int64_t>("steps") > 0 ? p_.get<int64_t>("steps") - position_.step : 0);
+    int64_t stop_after = p_.get<int64_t>("stop_after_steps"), started_at = position_.step;
+    double window_loss = 0;
+    int64_t window_steps = 0, window_samples = 0;
+    auto window_start = std::chrono::steady_clock::now();
+
+    while (done() < total_) {
+      double lr = schedule_.at(done());
+      LossOutput out;
+      double step_loss = 0;
+      for (int64_t micro = 0; micro < accumulate_; ++micro) {
+        Batch batch = next_batch();
+        out = model_.loss(batch);
+        double value = out.loss.item<double>();
+        if (!std::isfinite(value)) fail_nonfinite(value);
+        (out.loss / static_cast<double>(accumulate_)).backward();
+        step_loss += value / static_cast<double>(accumulate_);
+        position_.samples += batch.size();
+        position_.tokens += out.tokens;
+        window_samples += batch.size();
+      }
+      double grad_norm = optimizer_.clip_grad_norm(p_.get<double>("clip_grad"));
+      optimizer_.step(lr);
+      optimizer_.zero_grad();
+      ++position_.step;
+      window_loss += step_loss, ++window_steps;
+      history_.push_back({static_cast<double>(position_.step), step_loss});
+
+      bool finished = done() >= total_;
+      bool stopping = stop_after > 0 && position_.step - started_at >= stop_after && !finished;
+      if (position_.step % p_.get<int64_t>("log_every") == 0 || finished || stopping) {
+        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+        std::map<std::string, double> values = out.logs;
+        values["step"] = static_cast<double>(position_.step);
+        values["loss"] = window_loss / static_cast<double>(window_steps);
+        values["lr"] = lr;
+        values["grad_norm"] = grad_norm;
+        values["samples_per_s"] = seconds > 0 ? window_samples / seconds : 0.0;
+        values["samples"] = static_cast<double>(position_.samples);
+        values["tokens"] = static_cast<double>(position_.tokens);
+        context_.metrics_log.append({{"procedure", "train"}}, values);
+        char status[160];
+        std::snprintf(status, sizeof status, "loss %.5f, lr %.2e, %.1f samples/s, %s %.4g/%.4g",
+                      values["loss"], lr, values["samples_per_s"], unit_.c_str(), done(), total_);
+        progress.advance(window_steps, status);
+        window_loss = 0, window_steps = 0, window_samples = 0;
+        window_start = std::chrono::steady_clock::now();
+      }
+      if (position_.step % p_.get<int64_t>("checkpoint_every") == 0 || finished || stopping) checkpoint();
+      if (stopping) {
+        log().info("train: stopped after {} steps as asked (stop_after_steps); continue with resume: true",
+                   position_.step - started_at);
+        break;
+      }
+    }
+    model_.set_training(false);
+    plot_loss();
+  }
+
+ private:
+  double done() const {
+    if (unit_ == "steps") return static_cast<double>(position_.step);
+    if (unit_ == "samples") return static_cast<double>(position_.samples);
+    if (unit_ == "tokens") return static_cast<double>(position_.tokens);
+    return static_cast<double>(position_.epoch) +
+           static_cast<double>(position_.cursor) / static_cast<double>(dataset_.size());
+  }
+
+  // a fixed permutation per (seed, epoch): the data position is two numbers
+  const std::vector<int64_t>& order() {
+    if (order_epoch_ != position_.epoch) {
+      order_.resize(static_cast<size_t>(dataset_.size()));
+      std::iota(order_.begin(), order_.end(), 0);
+      std::mt19937_64 rng(static_cast<uint64_t>(context_.experiment.seed) * 1000003u +
+                          static_cast<uint64_t>(position_.epoch));
+      std::shuffle(order_.begin(), order_.end(), rng);
+      order_epoch_ = position_.epoch;
+    }
+    return order_;
+  }
+
+  Batch next_batch() {
+    if (position_.cursor + batch_size_ > dataset_.size()) ++position_.epoch, position_.cursor = 0;
+    const auto& indices = order();
+    std::vector<Sample> samples;
+    for (int64_t i = 0; i < batch_size_; ++i)
+      samples.push_back(dataset_.get(indices[static_cast<size_t>(position_.cursor + i)]));
+    position_.cursor += batch_size_;
+    return collate(samples);
+  }
+
+  [[noreturn]] void fail_nonfinite(double value) {
+    std::string last = latest_checkpoint().empty() ? "none yet" : latest_checkpoint().string();
+    throw Error("train: loss is " + std::to_string(value) + " at step " +
+                std::to_string(position_.step + 1) + "; stopped. Last good checkpoint: " + last +
+                ". Lower lr, raise warmup or set clip_grad, then resume: true");
+  }
+
+  //---- checkpoints ----
+
+  train::NamedTensors snapshot() const {
+    train::NamedTensors all;
+    for (const auto& [name, tensor] : model_.state()) all.emplace_back("model/" + name, tensor);
+    for (const auto& [name, tensor] : optimizer_.state()) all.emplace_back("optimizer/" + name, tensor);
+    all.emplace_back("rng/cpu", train::random_state());
+    all.emplace_back("position", at::tensor(std::vector<int64_t>{position_.step, position_.samples,
+                                                                  position_.tokens, position_.epoch,
+                                                                  position_.cursor}));
+    auto history = at::empty({static_cast<int64_t>(history_.size()), 2}, at::kDouble);
+    for (size_t i = 0; i < history_.size(); ++i)
+      history[static_cast<int64_t>(i)][0] = history_[i].first, history[static_cast<int64_t>(i)][1] = history_[i].second;
+    all.emplace_back("history", history);
+    all.emplace_back("best", at::scalar_tensor(best_, at::kDouble));
+    return all;
+  }
+
+  void checkpoint() {
+    char name[32];
+    std::snprintf(name, sizeof name, "step-%08lld.pt", static_cast<long long>(position_.step));
+    maybe_keep_best();
+    train::save_tensors(checkpoints_ / name, snapshot());
+    auto files = checkpoint_files();
+    for (size_t i = 0; i + static_cast<size_t>(p_.get<int64_t>("keep_last")) < files.size(); ++i)
+      fs::remove(files[i]);
+  }
+
+  // validation loss on fixed batches with a fixed random state, leaving training's state alone
+  void maybe_keep_best() {
+    std::string eval = p_.get<std::string>("eval_data");
+    if (eval.empty()) return;
+    Dataset& data = *context_.data.at(eval);
+    at::Tensor saved = train::random_state();
+    train::seed_everything(static_cast<uint64_t>(context_.experiment.seed) + 77);
+    at::NoGradGuard no_grad;
+    double sum = 0;
+    int64_t batches = std::min(p_.get<int64_t>("eval_batches"), data.size() / batch_size_);
+    for (int64_t b = 0; b < batches; ++b) {
+      std::vector<Sample> samples;
+      for (int64_t i = 0; i < batch_size_; ++i) samples.push_back(data.get(b * batch_size_ + i));
+      sum += model_.loss(collate(samples)).loss.item<double>();
+    }
+    train::set_random_state(saved);
+    if (batches == 0) return;
+    double value = sum / static_cast<double>(batches);
+    context_.metrics_log.append({{"procedure", "train"}, {"data", eval}},
+                                {{"step", static_cast<double>(position_.step)}, {"eval_loss", value}});
+    if (value < best_) {
+      best_ = value;
+      train::save_tensors(checkpoints_ / "best.pt", snapshot());
+      log().info("train: eval loss {:.5f} on data.{} is the best so far: checkpoints/best.pt", value, eval);
+    }
+  }
+
+  std::vector<fs::path> checkpoint_files() const {
+    std::vector<fs::path> files;
+    static const std::regex pattern("step-[0-9]{8}\\.pt");
+    for (const auto& entry : fs::directory_iterator(checkpoints_))
+      if (std::regex_match(entry.path().filename().string(), pattern)) files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    return files;
+  }
+
+  fs::path latest_checkpoint() const {
+    auto files = checkpoint_files();
+    return files.empty() ? fs::path() : files.back();
+  }
+
+  void restore() {
+    fs::path file = latest_checkpoint();
+    if (file.empty()) {
+      log().info("train: resume: true, but no checkpoint in {} yet; starting fresh", checkpoints_.string());
+      return;
+    }
+    auto saved = train::load_tensors(file);
+    train::copy_by_name(train::with_prefix(saved, "model/"), model_.state(), "checkpoint " + file.string());
+    optimizer_.load_state(train::with_prefix(saved, "optimizer/"));
+    for (const auto& [name, tensor] : saved) {
+      if (name == "rng/cpu") train::set_random_state(tensor);
+      if (name == "best") best_ = tensor.item<double>();
+      if (name == "position") {
+        auto values = tensor.accessor<int64_t, 1>();
+        position_ = {values[0], values[1], values[2], values[3], values[4]};
+      }
+      if (name == "history")
+        for (int64_t i = 0; i < tensor.size(0); ++i)
+          history_.push_back({tensor[i][0].item<double>(), tensor[i][1].item<double>()});
+    }
+    log().info("train: resumed from {} at step {}", file.string(), position_.step);
+    context_.metrics_log.append({{"procedure", "train"}, {"event", "resumed"}},
+                                {{"step", static_cast<double>(position_.step)}});
+  }
+
+  void plot_loss() const {
+    LinePlot plot;
+    plot.title = context_.experiment.name + ": training loss";
+    plot.x_label = "step";
+    plot.y_label = "loss";
+    plot.log_y = true;
+    plot.series.push_back({"loss", history_});
+    plot.write(context_.dir / "loss.svg");
+    log().info("train: loss curve in {}", (context_.dir / "loss.svg").string());
+  }
+
+  RunContext& context_;
+  const Params& p_;
+  Model& model_;
+  Dataset& dataset_;
+  int64_t batch_size_, accumulate_;
+  train::AdamW optimizer_;
+  train::WarmupCosine schedule_;
+  fs::path checkpoints_;
+  std::string unit_;
+  double total_ = 0, best_ = INFINITY;
+  Position position_;
+  std::vector<int64_t> order_;
+  int64_t order_epoch_ = -1;
+  std::vector<std::pair<double, double>> history_;
+};
+
+void train_run(RunContext& context, const Params& params) { Trainer(context, params).run(); }
+
+}  // namespace
+
+const Procedure train_procedure = {"train",
+                                   "optimise the model's loss (AdamW, warmup + cosine, checkpoints)",
+                                   &train_schema, &train_check, &train_run};
+
+}  // namespace wm

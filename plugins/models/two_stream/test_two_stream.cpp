@@ -1,0 +1,70 @@
+#include <torch/torch.h>
+
+#include "test_support.h"
+#include "wm/dataset.h"
+#include "wm/model.h"
+#include "wm/train/adamw.h"
+
+namespace wm {
+namespace {
+
+const char* kTiny = "{image_size: 16, patch: 4, dim: 32, depth: 2, heads: 2, change_dim: 8, "
+                    "decoder_dim: 32, decoder_depth: 1, max_gap: 3";
+
+Batch clips(int64_t count, int64_t frames = 6) {
+  auto dataset = test::make<Dataset>("synthetic", "{size: 16, frames: " + std::to_string(frames) + "}");
+  std::vector<Sample> samples;
+  for (int64_t i = 0; i < count; ++i) samples.push_back(dataset->get(i));
+  return collate(samples);
+}
+
+// trains on one fixed batch; returns the first and the last loss
+std::pair<double, double> fit(Model& model, const Batch& batch, int steps) {
+  torch::manual_seed(0);
+  train::AdamW optimizer(model.parameters(), {0.9, 0.999, 1e-8, 0.0});
+  model.set_training(true);
+  double first = 0, last = 0;
+  for (int step = 0; step < steps; ++step) {
+    auto out = model.loss(batch);
+    out.loss.backward();
+    optimizer.step(2e-3);
+    optimizer.zero_grad();
+    (step == 0 ? first : last) = out.loss.item<double>();
+  }
+  return {first, last};
+}
+
+TEST(TwoStream, LossFallsForEveryVariant) {
+  Batch batch = clips(8);
+  for (const char* variant : {"two_stream", "m_only", "p_only", "no_exchange", "early_fusion"}) {
+    auto model = test::make<Model>("two_stream", std::string(kTiny) + ", variant: " + variant + "}");
+    auto [first, last] = fit(*model, batch, 40);
+    EXPECT_LT(last, 0.7 * first) << variant;
+  }
+}
+
+TEST(TwoStream, PredictsEveryPairAtTheRequestedGap) {
+  auto model = test::make<Model>("two_stream", std::string(kTiny) + "}");
+  Batch batch = clips(2);
+  batch.tensors["gap"] = torch::tensor(2);
+  torch::NoGradGuard no_grad;
+  auto out = model->predict(batch);
+  EXPECT_EQ(out.at("prediction").sizes(), (std::vector<int64_t>{2, 4, 3, 16, 16}));
+  EXPECT_TRUE(torch::equal(out.at("target"), batch.at("video").slice(1, 2)));
+  EXPECT_EQ(out.at("change_embedding").sizes(), (std::vector<int64_t>{2, 4, 8}));
+  EXPECT_EQ(model->encode(batch).at("features").sizes(), (std::vector<int64_t>{2, 8}));
+}
+
+TEST(TwoStream, ClipsShorterThanMaxGapAreAClearError) {
+  auto model = test::make<Model>("two_stream", std::string(kTiny) + "}");
+  EXPECT_THAT(test::error_of([&] { model->loss(clips(2, 3)); }),
+              ::testing::HasSubstr("clips have 3 frames; max_gap 3 needs at least 4"));
+}
+
+TEST(TwoStream, InconsistentShapesPointAtTheParameter) {
+  EXPECT_THAT(test::error_of([] { test::make<Model>("two_stream", "{dim: 30, heads: 4}"); }),
+              ::testing::HasSubstr("params.heads: must divide dim (30)"));
+}
+
+}  // namespace
+}  // namespace wm

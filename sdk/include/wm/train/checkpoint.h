@@ -1,0 +1,28 @@
+// Checkpoints: named tensors in one file, written atomically (temporary file + rename), so a
+// kill at any moment leaves either the previous checkpoint or the new one, never half of one.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace wm::train {
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+void save_tensors(const std::filesystem::path& file, const NamedTensors& tensors);
+NamedTensors load_tensors(const std::filesystem::path& file);
+
+// the entries whose names start with `prefix`, with the prefix removed
+NamedTensors with_prefix(const NamedTensors& tensors, const std::string& prefix);
+// copies values into `into` by name; every name of `into` must be present with the same shape
+void copy_by_name(const NamedTensors& from, const NamedTensors& into, const std::string& what);
+
+// the CPU generator's state, to save and restore with a checkpoint
+at::Tensor random_state();
+void set_random_state(const at::Tensor& state);
+void seed_everything(uint64_t seed);
+
+}  // namespace wm::train
