@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 
@@ -28,7 +29,8 @@ const char* kUsage =
     "  list [datasets|models|envs|metrics] list the plugins found\n"
     "  describe NAME                       a plugin's or procedure's parameters\n"
     "\n"
-    "overrides: key.path=value sets an existing key, +key.path=value adds one\n";
+    "overrides: key.path=value sets an existing key, +key.path=value adds one\n"
+    "exit codes: 0 ok, 1 a run failed, 2 bad usage or experiment, 3 a run stopped early\n";
 
 struct Options {
   std::string command;
@@ -82,6 +84,33 @@ int command_validate(const Options& options, PluginRegistry& registry) {
   return 0;
 }
 
+bool wants_resume(const Experiment& experiment) {
+  for (const auto& step : experiment.procedures)
+    if (step.params.has("resume") && step.params.get<bool>("resume")) return true;
+  return false;
+}
+
+// a run directory that was killed, failed or stopped early: it has a config but no ok status
+bool unfinished_run(const std::filesystem::path& dir) {
+  if (!std::filesystem::exists(dir / "config.yaml")) return false;
+  RunOutcome finished;
+  return !read_finished(dir, finished);
+}
+
+// with `resume: true`: the --out folder, or else the newest unfinished run of the experiment
+std::filesystem::path resumable_dir(const Options& options, const Experiment& experiment) {
+  if (!options.out.empty()) return unfinished_run(options.out) ? options.out : "";
+  auto runs = std::filesystem::path("runs") / experiment.name;
+  if (!std::filesystem::is_directory(runs)) return "";
+  std::vector<std::filesystem::path> dirs;
+  for (const auto& entry : std::filesystem::directory_iterator(runs))
+    if (entry.is_directory()) dirs.push_back(entry.path());
+  std::sort(dirs.begin(), dirs.end());
+  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it)
+    if (unfinished_run(*it)) return *it;
+  return "";
+}
+
 int command_run(const Options& options, PluginRegistry& registry) {
   Plan plan = plan_experiment(options, registry);
   if (options.dry_run) {
@@ -97,7 +126,13 @@ int command_run(const Options& options, PluginRegistry& registry) {
 
   const std::string& name = plan.experiments.front().name;
   std::filesystem::path root;
-  if (options.out.empty()) {
+  std::filesystem::path resume = plan.is_sweep || !wants_resume(plan.experiments.front())
+                                     ? std::filesystem::path()
+                                     : resumable_dir(options, plan.experiments.front());
+  if (!resume.empty()) {
+    root = resume;
+    log().info("resuming the unfinished run in {}", root.string());
+  } else if (options.out.empty()) {
     root = make_unique_dir(std::filesystem::path("runs") / name, utc_timestamp());
   } else {
     root = options.out;
@@ -109,6 +144,11 @@ int command_run(const Options& options, PluginRegistry& registry) {
 
   if (!plan.is_sweep) {
     RunOutcome outcome = execute_run(plan.experiments.front(), registry, root);
+    if (outcome.stopped) {
+      std::cout << "run stopped: " << root.string() << "\n  continue it with resume: true and --out "
+                << root.string() << "\n";
+      return 3;
+    }
     if (!outcome.ok) {
       std::cerr << "error: run failed: " << outcome.error << "\n  see " << (root / "log.txt").string()
                 << "\n";

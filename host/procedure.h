@@ -2,6 +2,7 @@
 // part of the host and drive plugins only through the SDK interfaces.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,7 +25,9 @@ struct RunContext {
   std::map<std::string, std::shared_ptr<Dataset>> data;
   std::shared_ptr<Model> model;
   std::shared_ptr<Env> env;
-  std::vector<std::pair<std::string, std::shared_ptr<Metric>>> metrics;
+  using Metrics = std::vector<std::pair<std::string, std::shared_ptr<Metric>>>;
+  Metrics metrics;
+  std::function<Metrics()> make_metrics;  // fresh instances of the same metrics
 };
 
 struct Procedure {

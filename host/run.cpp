@@ -9,6 +9,7 @@
 #include "wm/atomic_file.h"
 #include "wm/log.h"
 #include "wm/runtime.h"
+#include "wm/train/checkpoint.h"
 #include "wm/suggest.h"
 
 namespace wm {
@@ -67,6 +68,8 @@ void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunC
   int threads = set_compute_threads(experiment.threads);
   require_device(experiment.device);
   log().info("threads {}, device {}, seed {}", threads, experiment.device, experiment.seed);
+  // before any plugin exists: weight initialisation and every draw after it follow the seed
+  train::seed_everything(static_cast<uint64_t>(experiment.seed));
 
   for (const auto& [name, spec] : experiment.data) {
     auto base = registry.create<Dataset>(*spec.plugin, spec.params, spec.where());
@@ -83,9 +86,13 @@ void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunC
   if (experiment.env)
     context.env = registry.create<Env>(*experiment.env->plugin, experiment.env->params,
                                        experiment.env->where());
-  for (const auto& spec : experiment.metrics)
-    context.metrics.emplace_back(spec.name,
-                                 registry.create<Metric>(*spec.plugin, spec.params, spec.where()));
+  context.make_metrics = [&experiment, &registry] {
+    RunContext::Metrics metrics;
+    for (const auto& spec : experiment.metrics)
+      metrics.emplace_back(spec.name, registry.create<Metric>(*spec.plugin, spec.params, spec.where()));
+    return metrics;
+  };
+  context.metrics = context.make_metrics();
   check_keys(context);
 
   for (const auto& step : experiment.procedures) {
@@ -99,7 +106,8 @@ void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunC
 }
 
 std::string status_json(const RunOutcome& outcome) {
-  std::string text = "{\"status\": " + json_quote(outcome.ok ? "ok" : "failed") +
+  std::string status = outcome.ok ? "ok" : outcome.stopped ? "stopped" : "failed";
+  std::string text = "{\"status\": " + json_quote(status) +
                      ", \"seconds\": " + json_number(outcome.seconds);
   if (!outcome.ok) text += ", \"error\": " + json_quote(outcome.error);
   text += ", \"metrics\": {";
@@ -125,7 +133,7 @@ RunOutcome execute_run(const Experiment& experiment, PluginRegistry& registry,
   auto start = std::chrono::steady_clock::now();
   try {
     MetricsLog metrics_log(dir / "metrics.jsonl");
-    RunContext context{experiment, dir, metrics_log, {}, nullptr, nullptr, {}};
+    RunContext context{experiment, dir, metrics_log, {}, nullptr, nullptr, {}, {}};
     try {
       run_procedures(experiment, registry, context);
       outcome.ok = true;
@@ -134,6 +142,10 @@ RunOutcome execute_run(const Experiment& experiment, PluginRegistry& registry,
       throw;
     }
     outcome.final_metrics = metrics_log.last_values();
+  } catch (const RunStopped& e) {
+    outcome.stopped = true;
+    outcome.error = e.what();
+    log().info("run stopped: {}", outcome.error);
   } catch (const std::exception& e) {
     outcome.error = user_message(e);
     log().error("run failed: {}", outcome.error);

@@ -8,9 +8,16 @@
 
 namespace wm {
 
+// thrown by a procedure that ends the run early on purpose (e.g. train's stop_after_steps)
+class RunStopped : public Error {
+ public:
+  using Error::Error;
+};
+
 struct RunOutcome {
   std::filesystem::path dir;
   bool ok = false;
+  bool stopped = false;  // ended early on purpose; `resume: true` continues it
   std::string error;
   double seconds = 0;
   std::map<std::string, double> final_metrics;  // last value of each "procedure/key"

@@ -87,7 +87,7 @@ void write_summary(const std::filesystem::path& dir, const std::vector<SweepPoin
     const RunOutcome& outcome = outcomes[i];
     std::vector<std::string> row = {outcome.dir.filename().string()};
     for (const auto& [key, value] : points[i].values) row.push_back(value.scalar);
-    row.push_back(outcome.ok ? "ok" : "failed");
+    row.push_back(outcome.ok ? "ok" : outcome.stopped ? "stopped" : "failed");
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%.1f", outcome.seconds);
     row.push_back(seconds);

@@ -63,7 +63,7 @@ TEST(Experiment, UnknownTopLevelKeySuggests) {
 TEST(Experiment, UnknownProcedureListsProcedures) {
   EXPECT_THAT(error_of([] { validate("experiment: x\nprocedure: [{evalute: {}}]\n"); }),
               HasSubstr("unknown procedure 'evalute'; did you mean 'evaluate'?; procedures: "
-                        "evaluate, rollout"));
+                        "train, evaluate, rollout"));
 }
 
 TEST(Experiment, ProcedureChecksWhatItNeeds) {

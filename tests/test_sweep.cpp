@@ -45,8 +45,8 @@ TEST(Sweep, SummaryHasOneRowPerPointAndEveryMetric) {
   ConfigNode sweep = parse_yaml("{seed: [0, 1]}", "exp.yaml");
   auto points = expand_sweep(&sweep);
   std::vector<RunOutcome> outcomes(2);
-  outcomes[0] = {dir.path() / "seed=0", true, "", 1.25, {{"evaluate/psnr", 30.5}}};
-  outcomes[1] = {dir.path() / "seed=1", false, "boom", 0.5, {}};
+  outcomes[0] = {dir.path() / "seed=0", true, false, "", 1.25, {{"evaluate/psnr", 30.5}}};
+  outcomes[1] = {dir.path() / "seed=1", false, false, "boom", 0.5, {}};
   write_summary(dir.path(), points, outcomes);
   EXPECT_EQ(read(dir.path() / "summary.csv"),
             "run,seed,status,seconds,evaluate/psnr\nseed=0,0,ok,1.2,30.5\nseed=1,1,failed,0.5,\n");

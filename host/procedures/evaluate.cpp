@@ -3,6 +3,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include "../procedure.h"
+#include "wm/gif_writer.h"
 #include "wm/log.h"
 #include "wm/progress.h"
 #include "wm/suggest.h"
@@ -15,6 +16,12 @@ Schema evaluate_schema() {
       .text("data", "val", "which entry under `data:` to evaluate on")
       .integer("batch_size", 8, "samples per batch").at_least(1)
       .integer("max_batches", 0, "stop after this many batches (0: the whole dataset)")
+      .at_least(0)
+      .integers("gaps", {}, "frame gaps to score separately (a frame predictor's horizon); empty: "
+                            "the model's own").at_least(1)
+      .choice("baseline", "none", {"none", "copy_last"},
+              "also score copying frame t as the prediction of frame t+gap, on the same batches")
+      .integer("preview", 4, "clips in preview_gap<k>.gif: frame t | prediction | truth (0: none)")
       .at_least(0);
 }
 
@@ -33,6 +40,33 @@ void evaluate_check(const Experiment& experiment, const ProcedureSpec& step) {
   }
 }
 
+// one metric instance per (gap, scored model) pair, reset together
+struct Scoreboard {
+  std::string label;  // "gap2", "baseline/gap2" or ""
+  std::vector<std::pair<std::string, std::shared_ptr<Metric>>> metrics;
+};
+
+void score(Scoreboard& board, const TensorMap& outputs) {
+  for (auto& [name, metric] : board.metrics) {
+    for (const auto& key : metric->required_keys())
+      if (!outputs.count(key))
+        throw Error("metric '" + name + "' needs model output '" + key +
+                    "', which the model does not produce");
+    metric->update(outputs);
+  }
+}
+
+// preview frames: per clip a row [frame t | prediction | truth], over time: [T', 3, rows*H, 3*W]
+at::Tensor preview_frames(const Batch& batch, const TensorMap& outputs, int64_t clips) {
+  const auto& prediction = outputs.at("prediction");
+  if (prediction.dim() != 5) return {};
+  int64_t steps = prediction.size(1);
+  auto first = batch.at("video").slice(1, 0, steps);
+  if (!first.sizes().equals(prediction.sizes())) return {};
+  auto rows = at::cat({first, prediction, outputs.at("target")}, 4).slice(0, 0, clips);  // [C, T', 3, H, 3W]
+  return rows.permute({1, 2, 0, 3, 4}).reshape({steps, 3, -1, rows.size(4)});
+}
+
 void evaluate_run(RunContext& context, const Params& params) {
   std::string data_name = params.get<std::string>("data");
   Dataset& dataset = *context.data.at(data_name);
@@ -41,8 +75,24 @@ void evaluate_run(RunContext& context, const Params& params) {
   if (int64_t limit = params.get<int64_t>("max_batches"); limit > 0)
     batches = std::min(batches, limit);
   if (batches == 0) throw Error("evaluate: data." + data_name + " is empty");
+  IntList gaps = params.get<IntList>("gaps");
+  bool baseline = params.get<std::string>("baseline") == "copy_last";
+  int64_t preview = params.get<int64_t>("preview");
 
-  for (auto& [name, metric] : context.metrics) metric->reset();
+  // the run's metrics score the model; fresh copies of them score each extra gap and the baseline
+  std::vector<Scoreboard> model_boards, baseline_boards;
+  size_t horizons = gaps.empty() ? 1 : gaps.size();
+  for (size_t g = 0; g < horizons; ++g) {
+    std::string label = gaps.empty() ? "" : "gap" + std::to_string(gaps[g]);
+    model_boards.push_back({label, g == 0 ? context.metrics : context.make_metrics()});
+    if (baseline)
+      baseline_boards.push_back({"baseline" + (label.empty() ? "" : "/" + label), context.make_metrics()});
+  }
+  for (auto* boards : {&model_boards, &baseline_boards})
+    for (auto& board : *boards)
+      for (auto& [name, metric] : board.metrics) metric->reset();
+
+  context.model->set_training(false);
   at::NoGradGuard no_grad;
   Progress progress("evaluate " + data_name, batches);
   int64_t samples = 0;
@@ -51,13 +101,24 @@ void evaluate_run(RunContext& context, const Params& params) {
     for (int64_t i = b * batch_size; i < std::min(dataset.size(), (b + 1) * batch_size); ++i)
       items.push_back(dataset.get(i));
     Batch batch = collate(items);
-    TensorMap outputs = context.model->predict(batch);
-    for (auto& [name, metric] : context.metrics) {
-      for (const auto& key : metric->required_keys())
-        if (!outputs.count(key))
-          throw Error("metric '" + name + "' needs model output '" + key +
-                      "', which the model does not produce");
-      metric->update(outputs);
+    for (size_t g = 0; g < horizons; ++g) {
+      if (!gaps.empty()) batch.tensors["gap"] = at::scalar_tensor(gaps[g], at::kLong);
+      TensorMap outputs = context.model->predict(batch);
+      score(model_boards[g], outputs);
+      if (baseline) {
+        int64_t gap = gaps.empty() ? 1 : gaps[g];
+        const auto& video = batch.at("video");
+        score(baseline_boards[g], {{"prediction", video.slice(1, 0, video.size(1) - gap)},
+                                   {"target", video.slice(1, gap)}});
+      }
+      if (b == 0 && preview > 0) {
+        auto frames = preview_frames(batch, outputs, preview);
+        if (frames.defined()) {
+          auto file = context.dir / ("preview_" + data_name + (model_boards[g].label.empty() ? "" : "_" + model_boards[g].label) + ".gif");
+          write_gif(file, frames, 400, std::max<int64_t>(1, 128 / batch.at("video").size(3)));
+          log().info("evaluate: preview (frame t | prediction | truth) in {}", file.string());
+        }
+      }
     }
     samples += batch.size();
     progress.advance();
@@ -65,12 +126,15 @@ void evaluate_run(RunContext& context, const Params& params) {
 
   std::map<std::string, double> values{{"samples", static_cast<double>(samples)}};
   std::string report;
-  for (auto& [name, metric] : context.metrics)
-    for (const auto& [key, value] : metric->compute()) {
-      std::string label = key == name ? key : (key.rfind(name, 0) == 0 ? key : name + "/" + key);
-      values[label] = value;
-      report += (report.empty() ? "" : ", ") + label + " " + std::to_string(value);
-    }
+  for (auto* boards : {&model_boards, &baseline_boards})
+    for (auto& board : *boards)
+      for (auto& [name, metric] : board.metrics)
+        for (const auto& [key, value] : metric->compute()) {
+          std::string label = key == name || key.rfind(name, 0) == 0 ? key : name + "/" + key;
+          if (!board.label.empty()) label = board.label + "/" + label;
+          values[label] = value;
+          report += (report.empty() ? "" : ", ") + label + " " + std::to_string(value);
+        }
   context.metrics_log.append({{"procedure", "evaluate"}, {"data", data_name}}, values);
   log().info("evaluate {}: {} samples | {}", data_name, samples, report);
 }

@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "../procedure.h"
+#include "../run.h"
 #include "wm/log.h"
 #include "wm/plot.h"
 #include "wm/progress.h"
@@ -158,9 +159,10 @@ class Trainer {
       }
       if (position_.step % p_.get<int64_t>("checkpoint_every") == 0 || finished || stopping) checkpoint();
       if (stopping) {
-        log().info("train: stopped after {} steps as asked (stop_after_steps); continue with resume: true",
-                   position_.step - started_at);
-        break;
+        plot_loss();
+        throw RunStopped("train stopped after " + std::to_string(position_.step - started_at) +
+                         " steps as asked (stop_after_steps), at step " +
+                         std::to_string(position_.step) + "; continue with resume: true");
       }
     }
     model_.set_training(false);

@@ -20,11 +20,13 @@ class CopyLast : public wm::Model {
     const auto& video = batch.at("video");
     if (video.dim() != 5) throw wm::Error("copy_last: video must be [B, T, C, H, W]");
     int64_t frames = video.size(1);
-    if (frames <= gap_)
+    // an evaluation may ask for another horizon through the batch's `gap`
+    auto requested = batch.tensors.find("gap");
+    int64_t gap = requested == batch.tensors.end() ? gap_ : requested->second.item<int64_t>();
+    if (frames <= gap)
       throw wm::Error("copy_last: clips have " + std::to_string(frames) +
-                      " frames, too few for gap " + std::to_string(gap_));
-    return {{"prediction", video.slice(1, 0, frames - gap_)},
-            {"target", video.slice(1, gap_, frames)}};
+                      " frames, too few for gap " + std::to_string(gap));
+    return {{"prediction", video.slice(1, 0, frames - gap)}, {"target", video.slice(1, gap, frames)}};
   }
 
  private:

@@ -54,6 +54,7 @@ class TwoStreamNet : public torch::nn::Module {
                                                        p.get<int64_t>("decoder_depth"), heads, patches,
                                                        patch_ * patch_ * 3));
     wm::nn::init_vit_weights(*this);
+    if (p.get<bool>("start_from_copy")) decoder_->zero_output();
   }
 
   // first, future [N, 3, H, W] -> predicted future [N, 3, H, W] and change embedding [N, change_dim]
@@ -128,7 +129,9 @@ class TwoStream : public wm::Model {
         .integer("max_gap", 10, "largest frame gap k sampled in training").at_least(1)
         .real("sample_decay", 0.8, "P(gap k) proportional to sample_decay^(k-1)").range(0.0, 1.0)
         .real("loss_decay", 0.5, "a gap-k sample's loss weight is loss_decay^(k-1)").range(0.0, 1.0)
-        .integer("eval_gap", 1, "gap predicted when an evaluation batch names none").at_least(1);
+        .integer("eval_gap", 1, "gap predicted when an evaluation batch names none").at_least(1)
+        .boolean("start_from_copy", true,
+                 "zero the output layer, so training starts exactly at the copy-last-frame baseline");
   }
 
   explicit TwoStream(const wm::Params& p)

@@ -24,4 +24,10 @@ at::Tensor FrameDecoderImpl::forward(const at::Tensor& tokens, const at::Tensor&
   return linear(x, head_->weight, head_->bias);
 }
 
+void FrameDecoderImpl::zero_output() {
+  torch::NoGradGuard no_grad;
+  head_->weight.zero_();
+  head_->bias.zero_();
+}
+
 }  // namespace wm::nn

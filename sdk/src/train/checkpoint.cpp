@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/serialize.h>
 
+#include <fstream>
 #include <map>
 
 #include "wm/error.h"
@@ -66,6 +67,60 @@ void copy_by_name(const NamedTensors& from, const NamedTensors& into, const std:
                   " elements, expected " + std::to_string(target.numel()));
     const_cast<at::Tensor&>(target).copy_(it->second);
   }
+}
+
+NamedTensors load_state_dict(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error("cannot open weights " + file.string());
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+  c10::IValue value;
+  try {
+    value = torch::pickle_load(bytes);
+  } catch (const std::exception& e) {
+    throw Error("cannot read " + file.string() + " as a PyTorch state dict (" + user_message(e) +
+                "); re-save it from Python with torch.save(state_dict, path)");
+  }
+  if (!value.isGenericDict()) throw Error(file.string() + " does not hold a dict of tensors");
+  auto dict = value.toGenericDict();
+  for (const char* wrapper : {"model", "module", "state_dict"}) {
+    auto it = dict.find(wrapper);
+    if (it != dict.end() && it->value().isGenericDict()) {
+      dict = it->value().toGenericDict();
+      break;
+    }
+  }
+  NamedTensors tensors;
+  for (const auto& entry : dict)
+    if (entry.key().isString() && entry.value().isTensor())
+      tensors.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
+  return tensors;
+}
+
+void load_matching(const NamedTensors& from, const NamedTensors& into, const std::string& what) {
+  std::map<std::string, at::Tensor> given(from.begin(), from.end());
+  std::vector<std::string> missing, unexpected, mismatched;
+  std::map<std::string, bool> wanted;
+  for (const auto& [name, target] : into) {
+    wanted[name] = true;
+    auto it = given.find(name);
+    if (it == given.end()) missing.push_back(name);
+    else if (!it->second.sizes().equals(target.sizes())) mismatched.push_back(name);
+  }
+  for (const auto& [name, tensor] : from)
+    if (!wanted.count(name)) unexpected.push_back(name);
+  if (!missing.empty() || !mismatched.empty()) {
+    auto list = [](const std::vector<std::string>& names) {
+      std::string text;
+      for (size_t i = 0; i < names.size() && i < 5; ++i) text += (i ? ", " : "") + names[i];
+      return text + (names.size() > 5 ? ", ... (" + std::to_string(names.size()) + " in all)" : "");
+    };
+    throw Error(what + " does not fit the model: " +
+                (missing.empty() ? "" : "missing " + list(missing) + "; ") +
+                (mismatched.empty() ? "" : "other shape: " + list(mismatched) + "; ") +
+                (unexpected.empty() ? "" : "unexpected " + list(unexpected) + "; ") +
+                "check the model's size parameters against the checkpoint");
+  }
+  copy_by_name(from, into, what);
 }
 
 at::Tensor random_state() { return at::detail::getDefaultCPUGenerator().get_state(); }

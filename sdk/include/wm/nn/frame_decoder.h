@@ -16,6 +16,9 @@ class FrameDecoderImpl : public torch::nn::Module {
                    int64_t patches, int64_t out_dim);
   // tokens [B, N, input_dim], change [B, change_dim] (undefined when change_dim is 0) -> [B, N, out]
   at::Tensor forward(const at::Tensor& tokens, const at::Tensor& change);
+  // zeroes the output layer: a model adding this decoder's output to frame t then starts exactly
+  // as the copy-last-frame baseline and can only learn to improve on it
+  void zero_output();
 
  private:
   torch::nn::Linear embed_{nullptr}, change_proj_{nullptr}, head_{nullptr};

@@ -20,6 +20,12 @@ NamedTensors with_prefix(const NamedTensors& tensors, const std::string& prefix)
 // copies values into `into` by name; every name of `into` must be present with the same shape
 void copy_by_name(const NamedTensors& from, const NamedTensors& into, const std::string& what);
 
+// a PyTorch state dict saved by Python's torch.save (zip format), e.g. an official pretrained
+// checkpoint; a top-level "model", "module" or "state_dict" entry is unwrapped
+NamedTensors load_state_dict(const std::filesystem::path& file);
+// copies `from` into `into` by name; lists what is missing and unexpected in one error
+void load_matching(const NamedTensors& from, const NamedTensors& into, const std::string& what);
+
 // the CPU generator's state, to save and restore with a checkpoint
 at::Tensor random_state();
 void set_random_state(const at::Tensor& state);

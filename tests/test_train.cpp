@@ -1,0 +1,131 @@
+// The train procedure end to end: reproducible, resumable after a stop or a kill, honest on NaN.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "test_support.h"
+
+namespace wm {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+const char* kTinyTraining = R"(experiment: tiny_train
+seed: 3
+data:
+  train: {plugin: synthetic, params: {samples: 64, frames: 5, size: 16}}
+model:
+  plugin: two_stream
+  params: {image_size: 16, patch: 4, dim: 16, depth: 1, heads: 2, change_dim: 4,
+           decoder_dim: 16, decoder_depth: 1, max_gap: 2}
+procedure:
+  - train: {steps: 60, batch_size: 4, lr: 3.0e-3, warmup: 5, log_every: 1,
+            checkpoint_every: 5, keep_last: 2, resume: true}
+)";
+
+int run_wmhost(const std::string& args, const fs::path& cwd) {
+  std::string command = "cd '" + cwd.string() + "' && '" + WM_TEST_WMHOST + "' " + args +
+                        " > /dev/null 2>> wmhost.err";
+  int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// step -> loss from a run's metrics.jsonl (a resumed run rewrites the steps after its checkpoint)
+std::map<int, std::string> losses(const fs::path& run) {
+  std::ifstream in(run / "metrics.jsonl");
+  std::map<int, std::string> by_step;
+  static const std::regex line("\"procedure\": \"train\".*\"loss\": ([-0-9.e]+).*\"step\": ([0-9]+)");
+  std::smatch match;
+  for (std::string text; std::getline(in, text);)
+    if (std::regex_search(text, match, line)) by_step[std::stoi(match[2])] = match[1];
+  return by_step;
+}
+
+std::string read(const fs::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(Train, SameSeedGivesTheSameLosses) {
+  test::TempDir dir;
+  dir.write("exp.yaml", kTinyTraining);
+  ASSERT_EQ(run_wmhost("run exp.yaml --out a", dir.path()), 0) << read(dir.path() / "wmhost.err");
+  ASSERT_EQ(run_wmhost("run exp.yaml --out b", dir.path()), 0);
+  auto a = losses(dir.path() / "a");
+  EXPECT_EQ(a.size(), 60u);
+  EXPECT_EQ(a, losses(dir.path() / "b"));
+  EXPECT_NE(a, losses((run_wmhost("run exp.yaml --out c seed=4", dir.path()), dir.path() / "c")));
+  EXPECT_TRUE(fs::exists(dir.path() / "a/loss.svg"));
+  EXPECT_TRUE(fs::exists(dir.path() / "a/checkpoints/step-00000060.pt"));
+  EXPECT_FALSE(fs::exists(dir.path() / "a/checkpoints/step-00000050.pt")) << "keep_last: 2";
+}
+
+TEST(Train, ResumesAfterAStopWithIdenticalLosses) {
+  test::TempDir dir;
+  dir.write("exp.yaml", kTinyTraining);
+  ASSERT_EQ(run_wmhost("run exp.yaml --out whole", dir.path()), 0);
+  EXPECT_EQ(run_wmhost("run exp.yaml --out parts +procedure.0.train.stop_after_steps=23", dir.path()), 3);
+  EXPECT_THAT(read(dir.path() / "parts/status.json"), HasSubstr("\"status\": \"stopped\""));
+  EXPECT_EQ(losses(dir.path() / "parts").size(), 23u);
+  ASSERT_EQ(run_wmhost("run exp.yaml --out parts", dir.path()), 0);
+  EXPECT_THAT(read(dir.path() / "parts/log.txt"), HasSubstr("resumed from"));
+  EXPECT_EQ(losses(dir.path() / "parts"), losses(dir.path() / "whole"));
+}
+
+TEST(Train, ResumesAfterAKillWithIdenticalLosses) {
+  test::TempDir dir;
+  dir.write("exp.yaml", kTinyTraining);
+  ASSERT_EQ(run_wmhost("run exp.yaml --out whole procedure.0.train.steps=400", dir.path()), 0);
+
+  pid_t child = fork();
+  if (child == 0) {
+    fs::current_path(dir.path());
+    execl(WM_TEST_WMHOST, WM_TEST_WMHOST, "run", "exp.yaml", "--out", "killed",
+          "procedure.0.train.steps=400", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // kill -9 as soon as the first checkpoint exists
+  auto first = dir.path() / "killed/checkpoints/step-00000005.pt";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(first) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  ASSERT_TRUE(fs::exists(first));
+  ASSERT_FALSE(fs::exists(dir.path() / "killed/status.json")) << "the run finished before the kill";
+  EXPECT_LT(losses(dir.path() / "killed").size(), 400u);
+
+  ASSERT_EQ(run_wmhost("run exp.yaml --out killed procedure.0.train.steps=400", dir.path()), 0);
+  EXPECT_EQ(losses(dir.path() / "killed"), losses(dir.path() / "whole"));
+}
+
+TEST(Train, NonFiniteLossStopsWithAClearMessage) {
+  test::TempDir dir;
+  dir.write("exp.yaml", kTinyTraining);
+  EXPECT_EQ(run_wmhost("run exp.yaml --out nan procedure.0.train.lr=1.0e30 +procedure.0.train.clip_grad=0",
+                       dir.path()),
+            1);
+  std::string log = read(dir.path() / "nan/log.txt");
+  EXPECT_THAT(log, HasSubstr("train: loss is"));
+  EXPECT_THAT(log, HasSubstr("Lower lr, raise warmup or set clip_grad, then resume: true"));
+}
+
+TEST(Train, ABaselineWithoutParametersCannotBeTrained) {
+  test::TempDir dir;
+  dir.write("exp.yaml", std::string(kTinyTraining) + "");
+  EXPECT_EQ(run_wmhost("run exp.yaml --out base model.plugin=copy_last model.params={}", dir.path()), 1);
+  EXPECT_THAT(read(dir.path() / "base/log.txt"), HasSubstr("has no trainable parameters"));
+}
+
+}  // namespace
+}  // namespace wm
