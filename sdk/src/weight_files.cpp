@@ -22,7 +22,8 @@ std::filesystem::path find_weight_file(const std::string& configured, const std:
                                        const std::vector<std::string>& names) {
   if (!configured.empty()) {
     if (!std::filesystem::is_regular_file(configured))
-      throw Error("weight file " + configured + " does not exist");
+      throw Error("weight file " + configured + " does not exist; fix the path in the YAML "
+                  "(relative paths are resolved next to the YAML file that names them)");
     return configured;
   }
   for (const auto& name : names) {

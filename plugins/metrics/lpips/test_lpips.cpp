@@ -183,6 +183,33 @@ torch.save({f"lin{k}.model.1.weight": torch.randn(1, c, 1, 1)
               ::testing::HasSubstr("has negative weights"));
 }
 
+// the whole path a researcher takes: YAML with weight paths relative to it, `wmhost run`,
+// metrics.jsonl; alongside ssim and latent_cosine, which need no files
+TEST(Lpips, RunsFromAnExperimentYamlWithRelativeWeightPaths) {
+  ReferenceFixture fixture;
+  fixture.dir.write("exp.yaml", R"(experiment: lpips_run
+data:
+  val: {plugin: synthetic, split: val, params: {samples: 40, frames: 4, size: 32}}
+model: {plugin: copy_last}
+metrics:
+  - {plugin: lpips, params: {backbone_weights: alex_backbone.pth, head_weights: alex.pth}}
+  - {plugin: ssim, params: {window_size: 7}}
+  - {plugin: latent_cosine}
+procedure:
+  - evaluate: {data: val, batch_size: 8}
+)");
+  std::string command = "cd '" + fixture.dir.path().string() + "' && '" + WM_TEST_WMHOST +
+                        "' run exp.yaml --out run > run.log 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  std::ifstream jsonl(fixture.dir.path() / "run" / "metrics.jsonl");
+  std::string line;
+  std::getline(jsonl, line);
+  EXPECT_THAT(line, ::testing::ContainsRegex("\"lpips\": [0-9]"));
+  EXPECT_THAT(line, ::testing::Not(::testing::HasSubstr("\"lpips\": 0,")));  // frames differ
+  EXPECT_THAT(line, ::testing::HasSubstr("\"ssim\": "));
+  EXPECT_THAT(line, ::testing::HasSubstr("\"latent_cosine/cosine\": "));
+}
+
 // the published sanity value, when the real weights are installed (they are not downloaded here)
 TEST(Lpips, RealAlexWeightsGiveThePublishedBlackVersusWhiteValue) {
   if (find_weight_file("", "lpips", {"alex.pth"}).empty() ||
