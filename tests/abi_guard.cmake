@@ -2,6 +2,8 @@
 # with them. After a deliberate change: bump WM_SDK_ABI_VERSION in wm/abi.h if layouts, vtables
 # or signatures changed, then refresh the hash:
 #   cmake -DUPDATE=ON -DHEADER_DIR=sdk/include/wm -DHASH_FILE=sdk/abi.sha256 -P tests/abi_guard.cmake
+get_filename_component(HEADER_DIR ${HEADER_DIR} ABSOLUTE)
+get_filename_component(HASH_FILE ${HASH_FILE} ABSOLUTE)
 file(GLOB_RECURSE headers RELATIVE ${HEADER_DIR} ${HEADER_DIR}/*.h)
 list(SORT headers)
 set(all "")
