@@ -54,6 +54,23 @@ inline std::filesystem::path TempDir::write(const std::string& name,
   return file;
 }
 
+// Runs `script` with Debian's python3 (it carries torch, torchvision, numpy and scipy; a pyenv
+// python3 on PATH may not): `python3 script.py <dir> <arguments>`, one thread. Returns its output;
+// a failing script throws with that output.
+inline std::string run_python(const TempDir& dir, const std::string& script,
+                              const std::string& arguments = "") {
+  auto file = dir.write("reference.py", script);
+  std::string command = std::string("OMP_NUM_THREADS=1 ") + WM_TEST_PYTHON + " " + file.string() +
+                        " " + dir.path().string() + " " + arguments + " 2>&1";
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  char chunk[4096];
+  while (size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
+  if (pclose(pipe) != 0)
+    throw std::runtime_error("reference script failed (run scripts/setup.sh):\n" + output);
+  return output;
+}
+
 // the message of the wm::Error that `body` throws ("" if none)
 template <class Body>
 std::string error_of(Body&& body) {

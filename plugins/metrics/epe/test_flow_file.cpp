@@ -9,18 +9,7 @@
 namespace wm {
 namespace {
 
-// Debian's python3 carries numpy (scripts/setup.sh); a pyenv python3 may not
-std::string run_python_script(const test::TempDir& dir, const std::string& script) {
-  auto file = dir.write("other_side.py", script);
-  std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-  std::string command = python + " " + file.string() + " " + dir.path().string() + " 2>&1";
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  char chunk[4096];
-  while (size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
-  if (pclose(pipe) != 0) throw std::runtime_error("python side failed:\n" + output);
-  return output;
-}
+using test::run_python;
 
 // An independent codec for both formats, from their specifications: numpy for .flo, zlib and a
 // PNG unfilter for KITTI. It checks what C++ wrote and writes files for C++ to read.
@@ -107,7 +96,7 @@ TEST(FlowFile, BothFormatsAgreeWithAnIndependentCodecBothWays) {
   valid.index_put_({1, 2}, false);
   io::write_flow(dir.path() / "cpp.flo", flow, valid);
   io::write_flow(dir.path() / "cpp.png", flow, valid);
-  EXPECT_EQ(run_python_script(dir, kOtherSide), "ok\n");
+  EXPECT_EQ(run_python(dir, kOtherSide), "ok\n");
 
   auto swapped = flow.flip(0);
   auto expected_valid = torch::ones({5, 7}, torch::kBool);

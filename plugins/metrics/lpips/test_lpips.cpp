@@ -13,21 +13,7 @@
 namespace wm {
 namespace {
 
-// Debian's python3 carries torch and torchvision (scripts/setup.sh); a pyenv python3 may not
-std::string run_python(const test::TempDir& dir, const std::string& script,
-                       const std::string& arguments = "") {
-  auto file = dir.write("reference.py", script);
-  std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-  std::string command = "OMP_NUM_THREADS=1 " + python + " " + file.string() + " " +
-                        dir.path().string() + " " + arguments + " 2>&1";
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  char chunk[4096];
-  while (size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
-  if (pclose(pipe) != 0)
-    throw std::runtime_error("reference script failed (run scripts/setup.sh):\n" + output);
-  return output;
-}
+using test::run_python;
 
 void write_raw(const std::filesystem::path& file, const torch::Tensor& tensor) {
   auto values = tensor.to(torch::kFloat32).contiguous();
@@ -161,8 +147,7 @@ TEST(Lpips, LegacyAndOrderedDictFilesNameTheConverterWhichMakesThemLoad) {
                 ::testing::HasSubstr("python3 scripts/convert_torch_weights.py " +
                                      (fixture.dir.path() / file).string()))
         << file;
-  std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-  std::string convert = python + " " + WM_TEST_SOURCE_DIR + "/scripts/convert_torch_weights.py " +
+  std::string convert = std::string(WM_TEST_PYTHON) + " " + WM_TEST_SOURCE_DIR + "/scripts/convert_torch_weights.py " +
                         (fixture.dir.path() / "alex.pth").string() + " > /dev/null";
   ASSERT_EQ(std::system(convert.c_str()), 0);
   EXPECT_EQ(load_state_dict(fixture.dir.path() / "alex.pth").size(), 5u);

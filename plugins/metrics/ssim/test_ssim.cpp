@@ -10,20 +10,7 @@
 namespace wm {
 namespace {
 
-// Debian's python3 carries numpy and scipy (scripts/setup.sh); a pyenv python3 on PATH may not
-std::string run_python(const test::TempDir& dir, const std::string& script) {
-  auto file = dir.write("reference.py", script);
-  std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-  std::string command = "OMP_NUM_THREADS=1 " + python + " " + file.string() + " " +
-                        dir.path().string() + " 2>&1";
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  char chunk[4096];
-  while (size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
-  int status = pclose(pipe);
-  if (status != 0) throw std::runtime_error("reference script failed (run scripts/setup.sh):\n" + output);
-  return output;
-}
+using test::run_python;
 
 void write_raw(const std::filesystem::path& file, const torch::Tensor& tensor) {
   auto values = tensor.to(torch::kFloat64).contiguous();

@@ -7,7 +7,7 @@
 #include <torch/torch.h>
 
 #include "wm/nn/frame_decoder.h"
-#include "wm/nn/future_prediction.h"
+#include "wm/nn/frame_pair_model.h"
 #include "wm/nn/transformer.h"
 #include "wm/sdk.h"
 
@@ -26,7 +26,7 @@ Variant parse_variant(const std::string& name) {
   return Variant::TwoStream;
 }
 
-class TwoStreamNet : public torch::nn::Module {
+class TwoStreamNet : public wm::nn::FramePairNet {
  public:
   TwoStreamNet(const wm::Params& p, Variant variant)
       : variant_(variant), patch_(p.get<int64_t>("patch")) {
@@ -58,7 +58,7 @@ class TwoStreamNet : public torch::nn::Module {
   }
 
   // first, future [N, 3, H, W] -> predicted future [N, 3, H, W] and change embedding [N, change_dim]
-  std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& first, const at::Tensor& future) {
+  std::pair<at::Tensor, at::Tensor> predict_pair(const at::Tensor& first, const at::Tensor& future) override {
     auto motion = future - first;
     at::Tensor cls, appearance_tokens;
     switch (variant_) {
@@ -111,10 +111,16 @@ class TwoStreamNet : public torch::nn::Module {
   FrameDecoder decoder_{nullptr};
 };
 
-class TwoStream : public wm::Model {
+// both frames' patches count as tokens, for token budgets
+int64_t tokens_per_pair(const wm::Params& p) {
+  int64_t side = p.get<int64_t>("image_size") / p.get<int64_t>("patch");
+  return 2 * side * side;
+}
+
+class TwoStream : public wm::nn::FramePairModel {
  public:
   static wm::Schema schema() {
-    return wm::Schema{}
+    return wm::nn::with_future_prediction_params(wm::Schema{}
         .choice("variant", "two_stream", {"two_stream", "m_only", "p_only", "no_exchange", "early_fusion"},
                 "two_stream, or an ablation: one stream only, no CLS exchange, one 6-channel ViT")
         .integer("image_size", 64, "frame height and width the model expects").at_least(8)
@@ -125,63 +131,12 @@ class TwoStream : public wm::Model {
         .integer("exchange_layer", -1, "block after which the streams swap CLS tokens (-1: depth/2)")
         .integer("change_dim", 32, "width of the change embedding (the motion bottleneck)").at_least(1)
         .integer("decoder_dim", 128, "decoder token width").at_least(8)
-        .integer("decoder_depth", 2, "decoder blocks").at_least(1)
-        .integer("max_gap", 10, "largest frame gap k sampled in training").at_least(1)
-        .real("sample_decay", 0.8, "P(gap k) proportional to sample_decay^(k-1)").range(0.0, 1.0)
-        .real("loss_decay", 0.5, "a gap-k sample's loss weight is loss_decay^(k-1)").range(0.0, 1.0)
-        .integer("eval_gap", 1, "gap predicted when an evaluation batch names none").at_least(1)
-        .boolean("start_from_copy", true,
-                 "zero the output layer, so training starts exactly at the copy-last-frame baseline");
+        .integer("decoder_depth", 2, "decoder blocks").at_least(1));
   }
 
   explicit TwoStream(const wm::Params& p)
-      : net_(std::make_shared<TwoStreamNet>(p, parse_variant(p.get<std::string>("variant")))),
-        sampling_{p.get<int64_t>("max_gap"), p.get<double>("sample_decay"), p.get<double>("loss_decay")},
-        eval_gap_(p.get<int64_t>("eval_gap")),
-        tokens_per_pair_(2 * (p.get<int64_t>("image_size") / p.get<int64_t>("patch")) *
-                         (p.get<int64_t>("image_size") / p.get<int64_t>("patch"))) {}
-
-  std::vector<std::string> required_keys() const override { return {"video"}; }
-
-  wm::LossOutput loss(const wm::Batch& batch) override {
-    auto pairs = wm::nn::sample_frame_pairs(batch.at("video"), sampling_);
-    auto [predicted, change] = net_->forward(pairs.first, pairs.future);
-    wm::LossOutput out;
-    out.loss = wm::nn::gap_weighted_mse(predicted, pairs.future, pairs.gaps, sampling_.loss_decay, out.logs);
-    out.tokens = tokens_per_pair_ * batch.size();
-    return out;
-  }
-
-  // every frame pair of each clip at the requested gap: [B, T-gap, ...]
-  wm::TensorMap predict(const wm::Batch& batch) override {
-    const auto& video = batch.at("video");
-    int64_t gap = wm::nn::requested_gap(batch.tensors, eval_gap_);
-    auto pairs = wm::nn::pairs_at_gap(video, gap);
-    auto [predicted, change] = net_->forward(pairs.first, pairs.future);
-    int64_t b = video.size(0), steps = video.size(1) - gap;
-    return {{"prediction", predicted.view({b, steps, 3, video.size(3), video.size(4)})},
-            {"target", pairs.future.view({b, steps, 3, video.size(3), video.size(4)})},
-            {"change_embedding", change.view({b, steps, -1})}};
-  }
-
-  // features for probes: the mean change embedding over consecutive frames of each clip
-  wm::TensorMap encode(const wm::Batch& batch) override {
-    auto pairs = wm::nn::pairs_at_gap(batch.at("video"), 1);
-    auto change = net_->forward(pairs.first, pairs.future).second;
-    return {{"features", change.view({batch.size(), -1, change.size(1)}).mean(1)}};
-  }
-
-  wm::NamedTensors parameters() const override {
-    wm::NamedTensors named;
-    for (const auto& item : net_->named_parameters()) named.emplace_back(item.key(), item.value());
-    return named;
-  }
-  void set_training(bool training) override { net_->train(training); }
-
- private:
-  std::shared_ptr<TwoStreamNet> net_;
-  wm::nn::GapSampling sampling_;
-  int64_t eval_gap_, tokens_per_pair_;
+      : FramePairModel(std::make_shared<TwoStreamNet>(p, parse_variant(p.get<std::string>("variant"))),
+                       wm::nn::gap_sampling(p), p.get<int64_t>("eval_gap"), tokens_per_pair(p)) {}
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 // names follow the official checkpoints, so a VideoMAE pretraining state dict loads by name.
 #include <torch/torch.h>
 
+#include "wm/nn/frame_pair_model.h"
 #include "wm/nn/transformer.h"
 #include "wm/sdk.h"
 #include "wm/train/checkpoint.h"
@@ -210,11 +211,7 @@ class VideoMae : public wm::Model {
     return {{"features", net_->features(normalise(clip_of(batch)))}};
   }
 
-  wm::NamedTensors parameters() const override {
-    wm::NamedTensors named;
-    for (const auto& item : net_->named_parameters()) named.emplace_back(item.key(), item.value());
-    return named;
-  }
+  wm::NamedTensors parameters() const override { return wm::nn::named_parameters(*net_); }
   void set_training(bool training) override { net_->train(training); }
 
  private:
