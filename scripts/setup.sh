@@ -9,7 +9,7 @@ packages=(
   libavcodec-dev libavformat-dev libswscale-dev libavutil-dev ffmpeg
   libboost-dev libboost-program-options-dev
   libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libgloo-dev libpng-dev
-  python3 python3-torch python3-torchvision python3-numpy python3-scipy
+  python3 python3-torch python3-torchvision python3-numpy python3-scipy python3-pil
 )
 
 missing=()

@@ -13,26 +13,36 @@ namespace wm {
 
 namespace {
 
-// palette: 252 colours of a 6 (red) x 7 (green) x 6 (blue) cube, then 4 extra greys
+// palette: a 6x6x6 colour cube (216 entries), then 40 greys for the dark, neutral backgrounds
+// that a cube renders tinted
+constexpr int kGreys = 40;
+
 std::array<uint8_t, 768> make_palette() {
   std::array<uint8_t, 768> palette{};
   int index = 0;
   for (int r = 0; r < 6; ++r)
-    for (int g = 0; g < 7; ++g)
+    for (int g = 0; g < 6; ++g)
       for (int b = 0; b < 6; ++b, ++index) {
-        palette[3 * index] = static_cast<uint8_t>(r * 255 / 5);
-        palette[3 * index + 1] = static_cast<uint8_t>(g * 255 / 6);
-        palette[3 * index + 2] = static_cast<uint8_t>(b * 255 / 5);
+        palette[3 * index] = static_cast<uint8_t>(r * 51);
+        palette[3 * index + 1] = static_cast<uint8_t>(g * 51);
+        palette[3 * index + 2] = static_cast<uint8_t>(b * 51);
       }
-  const uint8_t greys[] = {32, 96, 160, 224};
-  for (int i = 0; index < 256; ++index, ++i)
-    palette[3 * index] = palette[3 * index + 1] = palette[3 * index + 2] = greys[i];
+  for (int i = 0; i < kGreys; ++i, ++index)
+    palette[3 * index] = palette[3 * index + 1] = palette[3 * index + 2] =
+        static_cast<uint8_t>(i * 255 / (kGreys - 1));
   return palette;
 }
 
+// the closer of the nearest cube colour and the nearest grey
 uint8_t nearest(uint8_t r, uint8_t g, uint8_t b) {
-  int ri = (r * 5 + 127) / 255, gi = (g * 6 + 127) / 255, bi = (b * 5 + 127) / 255;
-  return static_cast<uint8_t>(ri * 42 + gi * 6 + bi);
+  int ri = (r + 25) / 51, gi = (g + 25) / 51, bi = (b + 25) / 51;
+  auto square = [](int x) { return x * x; };
+  int cube_error = square(r - ri * 51) + square(g - gi * 51) + square(b - bi * 51);
+  int grey_index = ((r + g + b) / 3 * (kGreys - 1) + 127) / 255;
+  int grey = grey_index * 255 / (kGreys - 1);
+  int grey_error = square(r - grey) + square(g - grey) + square(b - grey);
+  if (grey_error < cube_error) return static_cast<uint8_t>(216 + grey_index);
+  return static_cast<uint8_t>(ri * 36 + gi * 6 + bi);
 }
 
 // GIF's variable-width LZW, packing codes least-significant bit first into 255-byte sub-blocks

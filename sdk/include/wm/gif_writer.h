@@ -1,5 +1,5 @@
 // Animated GIF previews (e.g. prediction | ground truth side by side) that any browser plays.
-// Needs no codec library: a fixed 6x7x6 colour cube plus greys, LZW-compressed (GIF89a).
+// Needs no codec library: a fixed 6x6x6 colour cube plus 40 greys, LZW-compressed (GIF89a).
 #pragma once
 #include <ATen/core/Tensor.h>
 
