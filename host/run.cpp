@@ -80,9 +80,11 @@ void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunC
                base->size());
     context.data.emplace(name, dataset);
   }
-  if (experiment.model)
+  if (experiment.model) {
     context.model = registry.create<Model>(*experiment.model->plugin, experiment.model->params,
                                            experiment.model->where());
+    context.model->to_device(experiment.device);
+  }
   if (experiment.env)
     context.env = registry.create<Env>(*experiment.env->plugin, experiment.env->params,
                                        experiment.env->where());

@@ -101,8 +101,9 @@ void evaluate_run(RunContext& context, const Params& params) {
     for (int64_t i = b * batch_size; i < std::min(dataset.size(), (b + 1) * batch_size); ++i)
       items.push_back(dataset.get(i));
     Batch batch = collate(items);
+    move_to(batch, context.experiment.device);
     for (size_t g = 0; g < horizons; ++g) {
-      if (!gaps.empty()) batch.tensors["gap"] = at::scalar_tensor(gaps[g], at::kLong);
+      if (!gaps.empty()) batch.tensors["gap"] = at::scalar_tensor(gaps[g], at::kLong);  // read on the CPU
       TensorMap outputs = context.model->predict(batch);
       score(model_boards[g], outputs);
       if (baseline) {

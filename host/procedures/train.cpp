@@ -198,7 +198,9 @@ class Trainer {
     for (int64_t i = 0; i < batch_size_; ++i)
       samples.push_back(dataset_.get(indices[static_cast<size_t>(position_.cursor + i)]));
     position_.cursor += batch_size_;
-    return collate(samples);
+    Batch batch = collate(samples);
+    move_to(batch, context_.experiment.device);
+    return batch;
   }
 
   [[noreturn]] void fail_nonfinite(double value) {
@@ -249,7 +251,9 @@ class Trainer {
     for (int64_t b = 0; b < batches; ++b) {
       std::vector<Sample> samples;
       for (int64_t i = 0; i < batch_size_; ++i) samples.push_back(data.get(b * batch_size_ + i));
-      sum += model_.loss(collate(samples)).loss.item<double>();
+      Batch batch = collate(samples);
+      move_to(batch, context_.experiment.device);
+      sum += model_.loss(batch).loss.item<double>();
     }
     train::set_random_state(saved);
     if (batches == 0) return;

@@ -126,8 +126,8 @@ void write_gif(const std::filesystem::path& file, const at::Tensor& frames, int 
     throw Error("write_gif: frames must be [T, 3, H, W], got " + std::to_string(frames.dim()) +
                 " dimensions");
   at::Tensor pixels = frames.scalar_type() == at::kByte
-                          ? frames
-                          : frames.clamp(0, 1).mul(255).round().to(at::kByte);
+                          ? frames.cpu()
+                          : frames.detach().cpu().clamp(0, 1).mul(255).round().to(at::kByte);
   if (scale > 1)
     pixels = pixels.repeat_interleave(scale, 2).repeat_interleave(scale, 3);
   pixels = pixels.permute({0, 2, 3, 1}).contiguous();  // [T, H, W, 3]

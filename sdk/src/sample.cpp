@@ -21,6 +21,11 @@ std::string describe_tensor(const at::Tensor& tensor) {
   return text + "] " + std::string(c10::toString(tensor.scalar_type()));
 }
 
+void move_to(Batch& batch, const std::string& device) {
+  if (device == "cpu") return;  // collate builds on the CPU
+  for (auto& [key, tensor] : batch.tensors) tensor = tensor.to(c10::Device(device), /*non_blocking=*/true);
+}
+
 Batch collate(const std::vector<Sample>& samples) {
   WM_CHECK(!samples.empty()) << "collate needs at least one sample";
   Batch batch;

@@ -84,9 +84,9 @@ class VideoMaeNet : public torch::nn::Module {
     mask_token_ = register_parameter("mask_token", torch::zeros({1, 1, s.decoder_dim}));
     decoder_ = register_module("decoder", Decoder(s.decoder_dim, p.get<int64_t>("decoder_depth"), s.decoder_heads,
                                                   tubelet_ * patch_ * patch_ * 3));
-    // fixed tables over the flattened token index, not parameters (not in checkpoints)
-    encoder_pos_ = wm::nn::sinusoid_table(tokens_, s.dim).unsqueeze(0);
-    decoder_pos_ = wm::nn::sinusoid_table(tokens_, s.decoder_dim).unsqueeze(0);
+    // fixed tables over the flattened token index: buffers, not parameters (not in checkpoints)
+    encoder_pos_ = register_buffer("encoder_pos", wm::nn::sinusoid_table(tokens_, s.dim).unsqueeze(0));
+    decoder_pos_ = register_buffer("decoder_pos", wm::nn::sinusoid_table(tokens_, s.decoder_dim).unsqueeze(0));
     wm::nn::init_vit_weights(*this);
     torch::NoGradGuard no_grad;
     mask_token_.normal_(0.0, 0.02).clamp_(-2.0, 2.0);  // timm trunc_normal_(std=0.02): bounds at +-2
@@ -97,7 +97,7 @@ class VideoMaeNet : public torch::nn::Module {
   // tube masking: one random 2-D mask per clip, the same in every temporal slot; true = masked
   at::Tensor tube_mask(int64_t batch, double ratio) const {
     int64_t masked = static_cast<int64_t>(ratio * static_cast<double>(grid_));
-    auto order = torch::rand({batch, grid_}).argsort(1, /*descending=*/false);
+    auto order = torch::rand({batch, grid_}, mask_token_.options()).argsort(1, /*descending=*/false);
     auto mask2d = order < masked;  // exactly `masked` true per row
     return mask2d.repeat({1, tokens_ / grid_});
   }
@@ -213,6 +213,7 @@ class VideoMae : public wm::Model {
 
   wm::NamedTensors parameters() const override { return wm::nn::named_parameters(*net_); }
   void set_training(bool training) override { net_->train(training); }
+  void to_device(const std::string& device) override { net_->to(torch::Device(device)); }
 
  private:
   // video [B, T, 3, H, W] in [0, 1] -> the first `frames` frames as [B, 3, T, H, W]

@@ -43,6 +43,9 @@ class Model : public Component {
   virtual LossOutput loss(const Batch& batch);
   // switches dropout and similar layers between training and evaluation behaviour
   virtual void set_training(bool training) { (void)training; }
+  // moves parameters and buffers to "cpu" or "cuda" (the experiment's `device`); batches
+  // arrive on that device
+  virtual void to_device(const std::string& device) { (void)device; }
 
   //---- probing ----
 

@@ -43,6 +43,9 @@ struct KeySpec {
   std::string doc;
 };
 
+// moves every tensor of the batch to "cpu" or "cuda"
+void move_to(Batch& batch, const std::string& device);
+
 // "[2, 8, 3, 64, 64] float32"
 std::string describe_tensor(const at::Tensor& tensor);
 

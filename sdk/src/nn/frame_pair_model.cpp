@@ -38,6 +38,7 @@ TensorMap FramePairModel::encode(const Batch& batch) {
 NamedTensors FramePairModel::parameters() const { return named_parameters(*net_); }
 NamedTensors FramePairModel::state() const { return named_state(*net_); }
 void FramePairModel::set_training(bool training) { net_->train(training); }
+void FramePairModel::to_device(const std::string& device) { net_->to(torch::Device(device)); }
 
 Schema with_future_prediction_params(Schema schema) {
   return schema.integer("max_gap", 10, "largest frame gap k sampled in training").at_least(1)

@@ -14,13 +14,15 @@ FramePairs sample_frame_pairs(const at::Tensor& video, const GapSampling& sampli
     throw Error("clips have " + std::to_string(frames) + " frames; max_gap " +
                 std::to_string(sampling.max_gap) + " needs at least " +
                 std::to_string(sampling.max_gap + 1));
-  auto weights = at::empty({sampling.max_gap}, at::kDouble);
+  auto weights = at::empty({sampling.max_gap}, at::kDouble);  // on the CPU, as the draws
   for (int64_t k = 0; k < sampling.max_gap; ++k)
     weights[k] = std::pow(sampling.sample_decay, static_cast<double>(k));
   auto gaps = at::multinomial(weights, batch, /*replacement=*/true) + 1;  // [B] in [1, max_gap]
   // t uniform in [0, T - 1 - gap]
   auto starts = (at::rand({batch}, at::kDouble) * (frames - gaps).to(at::kDouble)).floor().to(at::kLong);
   auto rows = at::arange(batch, at::kLong);
+  auto device = video.device();
+  rows = rows.to(device), starts = starts.to(device), gaps = gaps.to(device);
   return {video.index({rows, starts}), video.index({rows, starts + gaps}), gaps};
 }
 
@@ -33,7 +35,7 @@ FramePairs pairs_at_gap(const at::Tensor& video, int64_t gap) {
   auto shape = std::vector<int64_t>{batch * (frames - gap)};
   shape.insert(shape.end(), rest.begin(), rest.end());
   return {video.slice(1, 0, frames - gap).reshape(shape), video.slice(1, gap).reshape(shape),
-          at::full({batch * (frames - gap)}, gap, at::kLong)};
+          at::full({batch * (frames - gap)}, gap, video.options().dtype(at::kLong))};
 }
 
 int64_t requested_gap(const std::map<std::string, at::Tensor>& batch, int64_t fallback) {

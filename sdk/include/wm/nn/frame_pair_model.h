@@ -37,6 +37,7 @@ class FramePairModel : public Model {
   NamedTensors parameters() const override;
   NamedTensors state() const override;
   void set_training(bool training) override;
+  void to_device(const std::string& device) override;
 
  private:
   std::shared_ptr<FramePairNet> net_;
