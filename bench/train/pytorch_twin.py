@@ -295,13 +295,17 @@ class VideoMaeNet(nn.Module):
 class VideoMae:  # the loss() of plugins/models/videomae
     def __init__(self, net, p):
         self.net, self.p = net, p
-        self.mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1, 1)
-        self.std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1, 1)
+
+    @staticmethod
+    def normalise(clip):  # ImageNet mean and std, made per call as the plugin does
+        mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1, 1)
+        std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1, 1)
+        return (clip - mean) / std
 
     def loss(self, video):
         clip = video[:, :self.p["frames"]].permute(0, 2, 1, 3, 4).contiguous()
         mask = self.net.tube_mask(clip.size(0), self.p["mask_ratio"])
-        predicted = self.net((clip - self.mean) / self.std, mask)
+        predicted = self.net(self.normalise(clip), mask)
         pixels = self.net.tubelets(clip)
         if self.p["normalize_target"]:
             pixels = (pixels - pixels.mean(2, True)) / (pixels.var(2, True, True).sqrt() + 1e-6)
