@@ -247,7 +247,7 @@ int run_comparison(const std::string& self, int rounds) {
 
 // --profile: the same steps under the legacy autograd profiler on both sides, ops by self time
 int run_profile(const Config& config, int64_t batch_size) {
-  const int steps = 5;
+  const int steps = 20;
   auto dir = fs::temp_directory_path() / ("wm_bench_train_profile_" + std::to_string(getpid()));
   fs::create_directories(dir);
   torch::manual_seed(0);
