@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -132,14 +133,20 @@ struct Step {
   wm::Model& model;
   const wm::Batch& batch;
   wm::train::AdamW optimizer;
-  double operator()() {
+  // phases, when given, receives the seconds of loss+item, backward, clip+AdamW+zero_grad
+  double operator()(std::vector<std::array<double, 3>>* phases = nullptr) {
+    auto start = Clock::now();
     auto out = model.loss(batch);
     double value = out.loss.item<double>();
     if (!std::isfinite(value)) throw std::runtime_error("non-finite loss");
+    auto forward = Clock::now();
     (out.loss / 1.0).backward();
+    auto backward = Clock::now();
     optimizer.clip_grad_norm(1.0);
     optimizer.step(1e-4);
     optimizer.zero_grad();
+    auto seconds = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+    if (phases) phases->push_back({seconds(start, forward), seconds(forward, backward), seconds(backward, Clock::now())});
     return value;
   }
 };
@@ -256,6 +263,16 @@ int run_profile(const Config& config, int64_t batch_size) {
   model->set_training(true);
   Step step{*model, batch, wm::train::AdamW(model->parameters(), {0.9, 0.999, 1e-8, 0.05})};
   for (int i = 0; i < 3; ++i) step();
+  // wall-clock phases first: the profiler's own overhead differs between the two sides
+  std::vector<std::array<double, 3>> phases;
+  for (int i = 0; i < steps; ++i) step(&phases);
+  double cpp_phase_ms[3];
+  for (size_t k = 0; k < 3; ++k) {
+    std::vector<double> values;
+    for (const auto& p : phases) values.push_back(p[k]);
+    std::sort(values.begin(), values.end());
+    cpp_phase_ms[k] = 1e3 * values[values.size() / 2];
+  }
   auto start = Clock::now();
   {
     torch::autograd::profiler::RecordProfile guard((dir / "cpp.json").string());
@@ -263,8 +280,22 @@ int run_profile(const Config& config, int64_t batch_size) {
   }
   double cpp_ms = 1e3 * std::chrono::duration<double>(Clock::now() - start).count() / steps;
   auto twin = std::string(kPython) + " " + twin_script().string();
-  output_of(twin + " profile " + twin_arguments(config, batch_size) + " " + (dir / "python.json").string() +
-            " " + std::to_string(steps));
+  std::istringstream twin_phases(output_of(twin + " profile " + twin_arguments(config, batch_size) + " " +
+                                           (dir / "python.json").string() + " " + std::to_string(steps)));
+  std::string word;
+  double python_phase_ms[3] = {0, 0, 0};
+  twin_phases >> word >> python_phase_ms[0] >> python_phase_ms[1] >> python_phase_ms[2];
+  std::printf("%s, batch %lld: wall-clock phases, median of %d steps, ms\n", config.model,
+              static_cast<long long>(batch_size), steps);
+  std::printf("  %-36s %10s %10s %9s\n", "phase", "C++ ms", "Python ms", "C++-Py ms");
+  const char* names[3] = {"loss() + item (forward)", "backward", "clip_grad_norm + AdamW + zero_grad"};
+  double cpp_total = 0, python_total = 0;
+  for (int k = 0; k < 3; ++k) {
+    std::printf("  %-36s %10.2f %10.2f %+9.2f\n", names[k], cpp_phase_ms[k], python_phase_ms[k],
+                cpp_phase_ms[k] - python_phase_ms[k]);
+    cpp_total += cpp_phase_ms[k], python_total += python_phase_ms[k];
+  }
+  std::printf("  %-36s %10.2f %10.2f %+9.2f\n\n", "step", cpp_total, python_total, cpp_total - python_total);
   std::printf("%s, batch %lld: ops by self time, mean over %d profiled steps (C++ step %.1f ms with profiler)\n",
               config.model, static_cast<long long>(batch_size), steps, cpp_ms);
   std::printf("%s", output_of(twin + " aggregate " + (dir / "cpp.json").string() + " " +

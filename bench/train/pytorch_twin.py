@@ -374,17 +374,27 @@ def make_step(net, task, video):
                                   lr=1e-4, betas=(0.9, 0.999), eps=1e-8, foreach=True)
     params = decay + no_decay
 
-    def step():
+    def step(phases=None):  # phases: a list that receives the seconds of each phase
+        start = time.perf_counter()
         loss, logs = task.loss(video)
         value = loss.item()
         if not math.isfinite(value):
             raise RuntimeError("non-finite loss")
+        forward = time.perf_counter()
         (loss / 1).backward()
+        backward = time.perf_counter()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        if phases is not None:
+            phases.append((forward - start, backward - forward, time.perf_counter() - backward))
         return value
     return step
+
+
+def print_phases(phases):  # medians in ms: the same line format as bench_train's C++ side
+    med = [sorted(p[i] for p in phases)[len(phases) // 2] * 1e3 for i in range(3)]
+    print("phases %.3f %.3f %.3f" % tuple(med))
 
 
 def measure(argv):
@@ -415,10 +425,19 @@ def profile(argv):
     step = make_step(net, task, video)
     for _ in range(3):
         step()
+    phases = []
+    for _ in range(steps):
+        step(phases)
+    print_phases(phases)
     with torch.autograd.profiler.profile() as prof:
         for _ in range(steps):
             step()
-    prof.export_chrome_trace(trace)
+    # export_chrome_trace rounds to whole microseconds, which zeroes the many tiny ops; write the
+    # events with the fractional times the C++ RecordProfile trace has
+    events = [{"name": e.name, "ph": "X", "ts": e.time_range.start, "dur": e.time_range.elapsed_us(),
+               "tid": e.thread} for e in prof.function_events]
+    with open(trace, "w") as f:
+        json.dump(events, f)
 
 
 def self_times(path):  # op name -> (self microseconds, calls), nesting rebuilt per thread
