@@ -5,7 +5,7 @@
 // Each measurement runs in a fresh process (this binary with --case, or the Python twin), so the
 // peak memory of one configuration is not hidden by memory another one left in the heap; C++ and
 // Python alternate, each keeps its best median (other work on a shared machine only adds time).
-// Run: build/bench/train/bench_train [--rounds N]          (about 5 minutes)
+// Run: build/bench/train/bench_train [--threads N] [--rounds N]   (2-4 minutes)
 //      build/bench/train/bench_train --profile <model> <batch>   (ops by self time, both sides)
 // OpenMP threads spin while they wait; on a shared 2-core machine that ruins timings, so the
 // bench re-executes itself with OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE (Python inherits them).
