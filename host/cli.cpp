@@ -215,12 +215,15 @@ void print_schema(const Schema& schema) {
     std::cout << "  (no parameters)\n";
     return;
   }
-  // one line per parameter, so it can be grepped: name, type, default, limits, doc
+  // one line per parameter, so it can be grepped: name, type, default, limits, doc; a long
+  // column pushes the next one right but never touches it
+  auto column = [](const std::string& text, size_t width) {
+    return text + std::string(text.size() < width ? width - text.size() : 1, ' ');
+  };
   for (const auto& spec : schema.params()) {
     std::string value = spec.default_value ? format_value(*spec.default_value) : "(required)";
-    std::cout << "  " << std::left << std::setw(20) << spec.name << std::setw(11)
-              << type_name(spec.type) << std::setw(14) << value << std::setw(16)
-              << describe_limits(spec) << spec.doc << "\n";
+    std::cout << "  " << column(spec.name, 20) << column(type_name(spec.type), 11)
+              << column(value, 14) << column(describe_limits(spec), 16) << spec.doc << "\n";
   }
 }
 
