@@ -113,6 +113,7 @@ TEST(FlowFile, BothFormatsAgreeWithAnIndependentCodecBothWays) {
 
 TEST(FlowFile, RoundTripsKeepValuesAndMasks) {
   test::TempDir dir;
+  torch::manual_seed(11);
   auto flow = torch::randn({2, 6, 9}) * 20;
   auto valid = torch::rand({6, 9}) > 0.2;
   io::write_flo(dir.path() / "a.flo", flow, valid);
@@ -122,8 +123,11 @@ TEST(FlowFile, RoundTripsKeepValuesAndMasks) {
   io::write_kitti_png(dir.path() / "a.png", flow, valid);
   auto png = io::read_kitti_png(dir.path() / "a.png");
   EXPECT_TRUE(png.valid.equal(valid));
-  auto quantised = (flow * 64).round() / 64;
-  EXPECT_TRUE(png.flow.equal(quantised.masked_fill(valid.logical_not(), 0)));
+  // KITTI stores flow * 64 as integers: within half a step of the truth (float and double may
+  // round a value sitting on a half step differently), and zero where invalid
+  auto error = (png.flow - flow).abs().masked_select(valid.unsqueeze(0).expand({2, 6, 9}));
+  EXPECT_LE(error.max().item<double>(), 0.5 / 64 + 1e-5);
+  EXPECT_TRUE(png.flow.masked_select(valid.logical_not().unsqueeze(0).expand({2, 6, 9})).eq(0).all().item<bool>());
 }
 
 TEST(FlowFile, WrongFilesAreNamed) {
