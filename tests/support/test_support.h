@@ -3,7 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <ATen/ATen.h>
+
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "config_node.h"
@@ -69,6 +72,19 @@ inline std::string run_python(const TempDir& dir, const std::string& script,
   if (pclose(pipe) != 0)
     throw std::runtime_error("reference script failed (run scripts/setup.sh):\n" + output);
   return output;
+}
+
+// float64 raw files, the simplest exchange with numpy (np.fromfile / tofile)
+inline void write_raw(const std::filesystem::path& file, const at::Tensor& tensor) {
+  auto values = tensor.to(at::kDouble).contiguous();
+  std::ofstream(file, std::ios::binary)
+      .write(static_cast<const char*>(values.data_ptr()), values.numel() * sizeof(double));
+}
+inline at::Tensor read_raw(const std::filesystem::path& file, std::vector<int64_t> shape) {
+  auto values = at::empty(shape, at::kDouble);
+  std::ifstream(file, std::ios::binary)
+      .read(static_cast<char*>(values.data_ptr()), values.numel() * sizeof(double));
+  return values;
 }
 
 // the message of the wm::Error that `body` throws ("" if none)

@@ -14,19 +14,8 @@ namespace wm {
 namespace {
 
 using test::run_python;
-
-void write_raw(const std::filesystem::path& file, const torch::Tensor& tensor) {
-  auto values = tensor.to(torch::kFloat64).contiguous();
-  std::ofstream(file, std::ios::binary)
-      .write(static_cast<const char*>(values.data_ptr()), values.numel() * sizeof(double));
-}
-
-torch::Tensor read_raw(const std::filesystem::path& file, std::vector<int64_t> shape) {
-  auto values = torch::empty(shape, torch::kFloat64);
-  std::ifstream(file, std::ios::binary)
-      .read(static_cast<char*>(values.data_ptr()), values.numel() * sizeof(double));
-  return values;
-}
+using test::write_raw;
+using test::read_raw;
 
 //---- the Fréchet distance ----
 

@@ -11,12 +11,7 @@ namespace wm {
 namespace {
 
 using test::run_python;
-
-void write_raw(const std::filesystem::path& file, const torch::Tensor& tensor) {
-  auto values = tensor.to(torch::kFloat64).contiguous();
-  std::ofstream(file, std::ios::binary)
-      .write(static_cast<const char*>(values.data_ptr()), values.numel() * sizeof(double));
-}
+using test::write_raw;
 
 // the SSIM of Wang et al. written out in numpy/scipy: 2-D Gaussian window, 'valid' correlation
 constexpr const char* kReferenceSsim = R"py(
