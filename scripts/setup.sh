@@ -10,6 +10,7 @@ packages=(
   libboost-dev libboost-program-options-dev
   libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libgloo-dev libpng-dev
   python3 python3-torch python3-torchvision python3-numpy python3-scipy python3-pil
+  python3-av python3-sklearn
 )
 
 missing=()
