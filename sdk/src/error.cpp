@@ -25,6 +25,10 @@ ConfigError::ConfigError(SourceLoc loc, std::string key_path, const std::string&
       key_path_(std::move(key_path)) {}
 ConfigError::~ConfigError() = default;
 
+DataError::DataError(std::string source, const std::string& message)
+    : Error(source + ": " + message), source_(std::move(source)) {}
+DataError::~DataError() = default;
+
 std::string user_message(const std::exception& error) {
   std::string message = error.what();
   return message.substr(0, message.find("\nException raised from"));

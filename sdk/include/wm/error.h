@@ -40,6 +40,18 @@ class ConfigError : public Error {
   std::string key_path_;
 };
 
+// A sample that cannot be read (corrupt or truncated file, missing member). Loaders skip the
+// sample, count it and list it in the run's log; the run goes on.
+class DataError : public Error {
+ public:
+  DataError(std::string source, const std::string& message);
+  ~DataError() override;
+  const std::string& source() const { return source_; }
+
+ private:
+  std::string source_;
+};
+
 // the message to show a person: LibTorch's errors carry a C++ backtrace, which is cut off
 std::string user_message(const std::exception& error);
 
