@@ -7,6 +7,9 @@
 #include "wm/log.h"
 #include "wm/progress.h"
 #include "wm/suggest.h"
+#ifdef WM_HAVE_VIDEO
+#include "wm/video.h"
+#endif
 
 namespace wm {
 namespace {
@@ -21,7 +24,8 @@ Schema evaluate_schema() {
                             "the model's own").at_least(1)
       .choice("baseline", "none", {"none", "copy_last"},
               "also score copying frame t as the prediction of frame t+gap, on the same batches")
-      .integer("preview", 4, "clips in preview_gap<k>.gif: frame t | prediction | truth (0: none)")
+      .integer("preview", 4, "clips in preview_<data>_gap<k>.gif (frame t | prediction | truth) and, "
+                             "with FFmpeg, .mp4 (prediction | truth); 0: none")
       .at_least(0);
 }
 
@@ -66,6 +70,26 @@ at::Tensor preview_frames(const Batch& batch, const TensorMap& outputs, int64_t 
   auto rows = at::cat({first, prediction, outputs.at("target")}, 4).slice(0, 0, clips);  // [C, T', 3, H, 3W]
   return rows.permute({1, 2, 0, 3, 4}).reshape({steps, 3, -1, rows.size(4)});
 }
+
+#ifdef WM_HAVE_VIDEO
+// the preview clips as a video, prediction | truth, clips stacked vertically and enlarged
+// `scale` times; a failure (e.g. no H.264 encoder) is reported and the evaluation goes on
+void write_preview_video(const std::filesystem::path& file, const TensorMap& outputs,
+                         int64_t clips, int64_t scale) {
+  auto stacked = [&](const at::Tensor& frames) {  // [C, T', 3, H, W] -> [T', 3, C*H*s, W*s]
+    auto picked = frames.slice(0, 0, clips).detach().to(at::kCPU).to(at::kFloat);
+    auto rows = picked.permute({1, 2, 0, 3, 4}).reshape({picked.size(1), 3, -1, picked.size(4)});
+    return rows.repeat_interleave(scale, 2).repeat_interleave(scale, 3);
+  };
+  try {
+    video::write_side_by_side(file, stacked(outputs.at("prediction")), stacked(outputs.at("target")),
+                              {2.5});
+    log().info("evaluate: preview (prediction | truth) in {}", file.string());
+  } catch (const Error& error) {
+    log().warn("evaluate: no video preview: {}", error.what());
+  }
+}
+#endif
 
 void evaluate_run(RunContext& context, const Params& params) {
   std::string data_name = params.get<std::string>("data");
@@ -116,8 +140,12 @@ void evaluate_run(RunContext& context, const Params& params) {
         auto frames = preview_frames(batch, outputs, preview);
         if (frames.defined()) {
           auto file = context.dir / ("preview_" + data_name + (model_boards[g].label.empty() ? "" : "_" + model_boards[g].label) + ".gif");
-          write_gif(file, frames, 400, std::max<int64_t>(1, 128 / batch.at("video").size(3)));
+          int64_t scale = std::max<int64_t>(1, 128 / batch.at("video").size(3));
+          write_gif(file, frames, 400, scale);
           log().info("evaluate: preview (frame t | prediction | truth) in {}", file.string());
+#ifdef WM_HAVE_VIDEO
+          write_preview_video(file.replace_extension(".mp4"), outputs, preview, scale);
+#endif
         }
       }
     }
