@@ -260,6 +260,25 @@ TEST(VideoWriter, FailedWriteLeavesNoFile) {
   EXPECT_TRUE(fs::is_empty(dir.path()));
 }
 
+TEST(VideoWriter, EvaluateWritesASideBySidePreviewVideo) {
+  test::TempDir dir;
+  dir.write("exp.yaml", R"(experiment: preview
+data:
+  val: {plugin: synthetic, split: val, params: {samples: 40, frames: 4, size: 16}}
+model: {plugin: copy_last}
+metrics: [{plugin: psnr}]
+procedure:
+  - evaluate: {data: val, batch_size: 4, max_batches: 1, preview: 2}
+)");
+  shell("cd " + dir.path().string() + " && " + WM_TEST_WMHOST + " run exp.yaml --out run > /dev/null 2>&1");
+  ASSERT_TRUE(fs::exists(dir.path() / "run" / "preview_val.gif"));
+  Reader reader(dir.path() / "run" / "preview_val.mp4");
+  // 2 clips of 16 px enlarged 8 times, stacked; prediction | 2 px bar | truth
+  EXPECT_EQ(reader.info().height, 2 * 128);
+  EXPECT_EQ(reader.info().width, 128 + 2 + 128);
+  EXPECT_EQ(reader.info().frame_count, 3);  // the predicted frames 1..3
+}
+
 //---- memory, threads ----
 
 TEST(VideoReader, FromBytesDecodesLikeTheFile) {

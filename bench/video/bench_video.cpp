@@ -5,6 +5,7 @@
 //       and seeking, as a data loader does.
 // Run: build/bench/video/bench_video   (a few minutes; needs the ffmpeg tool and python3-av)
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <unistd.h>
 
