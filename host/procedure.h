@@ -46,5 +46,6 @@ const Procedure* find_procedure(const std::string& name);
 extern const Procedure evaluate_procedure;
 extern const Procedure train_procedure;
 extern const Procedure rollout_procedure;
+extern const Procedure probe_procedure;
 
 }  // namespace wm

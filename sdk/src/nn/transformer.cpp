@@ -4,6 +4,7 @@
 #include <torch/version.h>
 
 #include <cmath>
+#include <limits>
 
 namespace wm::nn {
 
@@ -25,11 +26,14 @@ at::Tensor sinusoid_table(int64_t positions, int64_t dim) {
   return torch::where(even, torch::sin(angle), torch::cos(angle)).to(torch::kFloat32);
 }
 
-at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     const at::Tensor& mask) {
 #if TORCH_VERSION_MAJOR >= 2
-  return at::scaled_dot_product_attention(q, k, v);
+  return mask.defined() ? at::scaled_dot_product_attention(q, k, v, mask)
+                        : at::scaled_dot_product_attention(q, k, v);
 #else
   auto scores = at::matmul(q, k.transpose(-2, -1)).mul_(1.0 / std::sqrt(static_cast<double>(q.size(-1))));
+  if (mask.defined()) scores.masked_fill_(mask.logical_not(), -std::numeric_limits<double>::infinity());
   return at::matmul(scores.softmax(-1), v);
 #endif
 }
@@ -44,7 +48,7 @@ AttentionImpl::AttentionImpl(int64_t dim, int64_t heads, bool qv_bias) : heads_(
   proj_ = register_module("proj", torch::nn::Linear(dim, dim));
 }
 
-at::Tensor AttentionImpl::forward(const at::Tensor& x) {
+at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask) {
   int64_t batch = x.size(0), tokens = x.size(1), dim = x.size(2);
   at::Tensor bias;
   if (q_bias_.defined()) bias = torch::cat({q_bias_, torch::zeros_like(v_bias_), v_bias_});
@@ -52,7 +56,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x) {
   auto qkv = linear(x, qkv_->weight, bias)
                  .reshape({batch, tokens, 3, heads_, dim / heads_})
                  .permute({2, 0, 3, 1, 4});
-  auto out = attention(qkv[0], qkv[1], qkv[2]).transpose(1, 2).reshape({batch, tokens, dim});
+  auto out = attention(qkv[0], qkv[1], qkv[2], mask).transpose(1, 2).reshape({batch, tokens, dim});
   return linear(out, proj_->weight, proj_->bias);
 }
 
@@ -73,8 +77,8 @@ BlockImpl::BlockImpl(int64_t dim, int64_t heads, double mlp_ratio) {
   mlp_ = register_module("mlp", Mlp(dim, static_cast<int64_t>(dim * mlp_ratio)));
 }
 
-at::Tensor BlockImpl::forward(const at::Tensor& x) {
-  auto h = x + attn_->forward(norm1_->forward(x));
+at::Tensor BlockImpl::forward(const at::Tensor& x, const at::Tensor& mask) {
+  auto h = x + attn_->forward(norm1_->forward(x), mask);
   return h + mlp_->forward(norm2_->forward(h));
 }
 
@@ -90,6 +94,12 @@ at::Tensor run_blocks(const torch::nn::ModuleList& blocks, at::Tensor x, int64_t
   if (end < 0) end = static_cast<int64_t>(blocks->size());
   for (int64_t i = begin; i < end; ++i)
     x = blocks->ptr<BlockImpl>(static_cast<size_t>(i))->forward(x);
+  return x;
+}
+
+at::Tensor run_blocks_masked(const torch::nn::ModuleList& blocks, at::Tensor x,
+                             const at::Tensor& mask) {
+  for (size_t i = 0; i < blocks->size(); ++i) x = blocks->ptr<BlockImpl>(i)->forward(x, mask);
   return x;
 }
 

@@ -20,8 +20,10 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
 // (VideoMAE's get_sinusoid_encoding_table)
 at::Tensor sinusoid_table(int64_t positions, int64_t dim);
 
-// softmax(q k^T / sqrt(d)) v on [B, heads, N, d]; uses the fused kernel on LibTorch >= 2.0
-at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+// softmax(q k^T / sqrt(d)) v on [B, heads, N, d]; uses the fused kernel on LibTorch >= 2.0.
+// `mask` (optional, bool [N, N]) is true where query i may attend to key j
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     const at::Tensor& mask = {});
 
 //---- modules ----
 
@@ -30,7 +32,8 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
 class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(int64_t dim, int64_t heads, bool qv_bias = true);
-  at::Tensor forward(const at::Tensor& x);  // [B, N, D] -> [B, N, D]
+  // [B, N, D] -> [B, N, D]; mask as in attention()
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& mask = {});
 
  private:
   int64_t heads_;
@@ -53,7 +56,7 @@ TORCH_MODULE(Mlp);
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(int64_t dim, int64_t heads, double mlp_ratio = 4.0);
-  at::Tensor forward(const at::Tensor& x);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& mask = {});
 
  private:
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
@@ -67,6 +70,9 @@ torch::nn::ModuleList make_blocks(torch::nn::Module& owner, int64_t depth, int64
                                   int64_t heads, double mlp_ratio = 4.0);
 at::Tensor run_blocks(const torch::nn::ModuleList& blocks, at::Tensor x, int64_t begin = 0,
                       int64_t end = -1);
+// every block under an attention mask (see attention())
+at::Tensor run_blocks_masked(const torch::nn::ModuleList& blocks, at::Tensor x,
+                             const at::Tensor& mask);
 
 // a ViT over images: patch embedding (Conv2d named patch_embed.proj), a CLS token, a fixed
 // sinusoid position table, pre-norm blocks and a final norm

@@ -1,0 +1,92 @@
+#include <torch/torch.h>
+
+#include "test_support.h"
+#include "wm/dataset.h"
+#include "wm/model.h"
+#include "wm/train/adamw.h"
+#include "wm/train/checkpoint.h"
+
+namespace wm {
+namespace {
+
+constexpr const char* kSmall =
+    "{image_size: 16, patch: 4, encoder_dim: 16, encoder_depth: 1, encoder_heads: 2, "
+    "dim: 32, depth: 2, heads: 2, auto_steps: 2, state_size: 4, "
+    "plan_horizon: 2, plan_samples: 16, plan_elites: 4, plan_iterations: 2}";
+
+Batch synthetic_batch(int64_t clips) {
+  auto dataset = test::make<Dataset>("synthetic", "{size: 16, frames: 5, objects: 1, push: 0.02}");
+  std::vector<Sample> samples;
+  for (int64_t i = 0; i < clips; ++i) samples.push_back(dataset->get(i));
+  return collate(samples);
+}
+
+TEST(VJepaAc, TrainingLowersTheLatentLossAndOnlyThePredictorLearns) {
+  torch::manual_seed(0);
+  Batch batch = synthetic_batch(8);
+  auto model = test::make<Model>("vjepa_ac", kSmall);
+  auto loss_now = [&] {
+    torch::NoGradGuard no_grad;
+    return model->loss(batch).loss.item<double>();
+  };
+  double before = loss_now();
+  for (const auto& [name, tensor] : model->parameters()) EXPECT_EQ(name.rfind("encoder", 0), std::string::npos) << name;
+  auto encoder_before = model->state().back().second.clone();
+  train::AdamW optimizer(model->parameters(), {0.9, 0.999, 1e-8, 0.0});
+  model->set_training(true);
+  for (int step = 0; step < 40; ++step) {
+    auto out = model->loss(batch);
+    EXPECT_TRUE(out.logs.count("teacher_forcing_l1") && out.logs.count("rollout_l1"));
+    out.loss.backward();
+    optimizer.step(2e-3);
+    optimizer.zero_grad();
+  }
+  EXPECT_LT(loss_now(), 0.8 * before);
+  EXPECT_TRUE(torch::equal(model->state().back().second, encoder_before)) << "the encoder is frozen";
+
+  auto out = model->predict(batch);
+  EXPECT_EQ(out.at("prediction").sizes(), (std::vector<int64_t>{8, 4, 16, 16}));  // [B, T-1, N, D]
+  EXPECT_EQ(out.at("target").sizes(), out.at("prediction").sizes());
+  EXPECT_EQ(out.at("copy_last").sizes(), out.at("prediction").sizes());
+}
+
+TEST(VJepaAc, PlansAnActionInsideTheRangeForAGoal) {
+  torch::manual_seed(0);
+  Batch batch = synthetic_batch(2);
+  auto model = test::make<Model>("vjepa_ac", kSmall);
+  Batch observation;
+  observation.tensors = {{"video", batch.at("video").slice(1, 0, 2)},
+                         {"actions", batch.at("actions").slice(1, 0, 1)},
+                         {"state", batch.at("state").slice(1, 0, 2)},
+                         {"goal", (batch.at("video").select(1, 4) * 255).to(torch::kUInt8)}};
+  auto out = model->predict(observation);
+  EXPECT_EQ(out.at("action").sizes(), (std::vector<int64_t>{2, 2}));
+  EXPECT_LE(out.at("action").abs().max().item<double>(), 1.0);
+  EXPECT_EQ(out.at("plan_energy").sizes(), (std::vector<int64_t>{2}));
+}
+
+TEST(VJepaAc, LoadsItsFrozenEncoderFromASingleStreamCheckpoint) {
+  test::TempDir dir;
+  auto donor = test::make<Model>("single_stream", "{image_size: 16, patch: 4, dim: 16, depth: 1, heads: 2}");
+  train::NamedTensors saved;
+  for (const auto& [name, tensor] : donor->state()) saved.emplace_back("model/" + name, tensor);
+  train::save_tensors(dir.path() / "step.pt", saved);
+  std::string params = std::string(kSmall);
+  params.insert(params.size() - 1, ", encoder_checkpoint: " + (dir.path() / "step.pt").string());
+  auto model = test::make<Model>("vjepa_ac", params);
+  at::Tensor donor_norm, loaded_norm;
+  for (const auto& [name, tensor] : donor->state()) if (name == "encoder.norm.weight") donor_norm = tensor;
+  for (const auto& [name, tensor] : model->state()) if (name == "encoder.vit.norm.weight") loaded_norm = tensor;
+  ASSERT_TRUE(donor_norm.defined() && loaded_norm.defined());
+  EXPECT_TRUE(torch::equal(donor_norm, loaded_norm));
+}
+
+TEST(VJepaAc, NamesTheParameterWhenActionsHaveTheWrongWidth) {
+  Batch batch = synthetic_batch(2);
+  auto model = test::make<Model>("vjepa_ac", "{image_size: 16, patch: 4, encoder_dim: 16, encoder_depth: 1, "
+                                             "encoder_heads: 2, dim: 32, depth: 1, heads: 2, action_size: 3}");
+  EXPECT_THAT(test::error_of([&] { model->loss(batch); }), ::testing::HasSubstr("model.params.action_size"));
+}
+
+}  // namespace
+}  // namespace wm

@@ -1,0 +1,248 @@
+// vjepa_ac: an action-conditioned latent world model after V-JEPA 2-AC (facebookresearch/vjepa2,
+// src/models/ac_predictor.py, app/vjepa_droid/train.py, notebooks/utils/mpc_utils.py). A frozen
+// per-frame encoder gives layer-normalised token grids; a predictor reads, per time step, the tokens
+// [action, state, frame tokens] under a block-causal mask and predicts the next frame's tokens.
+// Loss: L1 teacher forcing plus L1 on an `auto_steps` autoregressive rollout. As a policy (a batch
+// with a `goal` frame) it plans by the cross-entropy method: the action sequence whose imagined
+// last latent is nearest (L1) to the goal's latent; the caller executes the first action.
+#include <torch/torch.h>
+
+#include "wm/nn/block_causal.h"
+#include "wm/nn/frame_pair_model.h"
+#include "wm/nn/frozen_frame_encoder.h"
+#include "wm/nn/latent_rollout.h"
+#include "wm/nn/transformer.h"
+#include "wm/plan/cem.h"
+#include "wm/sdk.h"
+
+namespace {
+
+// per step [action, state?, N frame tokens] -> the next frame's N tokens, layer-normalised
+class PredictorImpl : public torch::nn::Module {
+ public:
+  PredictorImpl(const wm::Params& p, int64_t latent_dim, int64_t tokens)
+      : tokens_(tokens), latent_dim_(latent_dim), max_steps_(p.get<int64_t>("max_steps")) {
+    int64_t dim = p.get<int64_t>("dim"), heads = p.get<int64_t>("heads");
+    if (dim % heads) throw p.error("heads", "must divide dim (" + std::to_string(dim) + ")");
+    action_embed_ = register_module("action_embed", torch::nn::Linear(p.get<int64_t>("action_size"), dim));
+    if (int64_t state_size = p.get<int64_t>("state_size"); state_size > 0)
+      state_embed_ = register_module("state_embed", torch::nn::Linear(state_size, dim));
+    latent_embed_ = register_module("latent_embed", torch::nn::Linear(latent_dim, dim));
+    blocks_ = wm::nn::make_blocks(*this, p.get<int64_t>("depth"), dim, heads);
+    norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-6)));
+    head_ = register_module("head", torch::nn::Linear(dim, latent_dim));
+    // sinusoidal positions: one per time step (every token of the step), one per grid cell
+    time_pos_ = register_buffer("time_pos", wm::nn::sinusoid_table(max_steps_, dim));
+    space_pos_ = register_buffer("space_pos", wm::nn::sinusoid_table(tokens, dim));
+    wm::nn::init_vit_weights(*this);
+  }
+
+  // latents [B, S, N, D], actions [B, S, A], states [B, S, Z] or undefined -> [B, S, N, D]
+  at::Tensor forward(const at::Tensor& latents, const at::Tensor& actions, const at::Tensor& states) {
+    int64_t batch = latents.size(0), steps = latents.size(1);
+    if (steps > max_steps_)
+      throw wm::Error("vjepa_ac: " + std::to_string(steps) + " time steps exceed max_steps " +
+                      std::to_string(max_steps_) + "; raise model.params.max_steps");
+    // tokens per step: [B, S, K, P] with K = 1 (action) + 1 (state, optional) + N
+    std::vector<at::Tensor> parts = {
+        wm::nn::linear(actions, action_embed_->weight, action_embed_->bias).unsqueeze(2)};
+    if (state_embed_) parts.push_back(wm::nn::linear(states, state_embed_->weight, state_embed_->bias).unsqueeze(2));
+    parts.push_back(wm::nn::linear(latents, latent_embed_->weight, latent_embed_->bias) + space_pos_);
+    auto x = torch::cat(parts, 2) + time_pos_.slice(0, 0, steps).unsqueeze(1);
+    int64_t per_step = x.size(2), width = x.size(3);
+    // block-causal attention over the flattened sequence [B, S*K, P]
+    auto mask = wm::nn::block_causal_mask(steps, per_step).to(x.device());
+    x = norm_->forward(wm::nn::run_blocks_masked(blocks_, x.reshape({batch, steps * per_step, width}), mask));
+    // the frame slots of each step predict the next frame
+    auto frame_slots = x.view({batch, steps, per_step, width}).slice(2, per_step - tokens_);
+    auto next = wm::nn::linear(frame_slots, head_->weight, head_->bias);
+    return at::layer_norm(next, {latent_dim_});
+  }
+
+ private:
+  int64_t tokens_, latent_dim_, max_steps_;
+  torch::nn::Linear action_embed_{nullptr}, state_embed_{nullptr}, latent_embed_{nullptr}, head_{nullptr};
+  torch::nn::ModuleList blocks_;
+  torch::nn::LayerNorm norm_{nullptr};
+  at::Tensor time_pos_, space_pos_;
+};
+TORCH_MODULE(Predictor);
+
+class VJepaAc : public wm::Model {
+ public:
+  static wm::Schema schema() {
+    return wm::nn::with_frozen_encoder_params(
+        wm::Schema{}
+            .integer("action_size", 2, "width of the continuous actions").at_least(1)
+            .integer("state_size", 0, "width of the per-frame state (0: no state token)").at_least(0)
+            .integer("dim", 128, "predictor width").at_least(8)
+            .integer("depth", 4, "predictor blocks").at_least(1)
+            .integer("heads", 4, "predictor attention heads").at_least(1)
+            .integer("max_steps", 16, "longest sequence of time steps (clip frames, or context + plan)").at_least(2)
+            .integer("auto_steps", 2, "autoregressive rollout steps in the loss").at_least(1)
+            .reals("action_mean", {}, "per-channel mean subtracted from actions (empty: 0)")
+            .reals("action_std", {}, "per-channel std actions are divided by (empty: 1)")
+            .integer("plan_horizon", 3, "planning: actions per imagined sequence").at_least(1)
+            .integer("plan_samples", 128, "planning: CEM sequences per iteration").at_least(2)
+            .integer("plan_elites", 12, "planning: lowest-energy sequences kept").at_least(1)
+            .integer("plan_iterations", 4, "planning: CEM refits").at_least(1)
+            .real("plan_momentum", 0.15, "planning: share of the previous Gaussian kept").range(0.0, 1.0)
+            .real("plan_std", 1.0, "planning: initial std of the actions").at_least(0)
+            .real("action_low", -1.0, "planning: smallest action value")
+            .real("action_high", 1.0, "planning: largest action value"));
+  }
+
+  explicit VJepaAc(const wm::Params& p)
+      : action_size_(p.get<int64_t>("action_size")),
+        state_size_(p.get<int64_t>("state_size")),
+        auto_steps_(p.get<int64_t>("auto_steps")) {
+    encoder_ = wm::nn::FrozenFrameEncoder(p);
+    predictor_ = Predictor(p, encoder_->dim(), encoder_->tokens());
+    action_mean_ = channel_values(p, "action_mean", 0.0);
+    action_std_ = channel_values(p, "action_std", 1.0);
+    if ((action_std_ <= 0).any().item<bool>()) throw p.error("action_std", "must be positive");
+    cem_.horizon = p.get<int64_t>("plan_horizon");
+    cem_.samples = p.get<int64_t>("plan_samples");
+    cem_.elites = p.get<int64_t>("plan_elites");
+    cem_.iterations = p.get<int64_t>("plan_iterations");
+    cem_.momentum = p.get<double>("plan_momentum");
+    cem_.initial_std = p.get<double>("plan_std");
+    cem_.low = p.get<double>("action_low");
+    cem_.high = p.get<double>("action_high");
+    if (cem_.elites > cem_.samples) throw p.error("plan_elites", "must be at most plan_samples");
+    if (cem_.low >= cem_.high) throw p.error("action_high", "must exceed action_low");
+  }
+
+  std::vector<std::string> required_keys() const override {
+    if (state_size_ > 0) return {"video", "actions", "state"};
+    return {"video", "actions"};
+  }
+
+  wm::LossOutput loss(const wm::Batch& batch) override {
+    const auto& video = batch.at("video");
+    auto latents = encoder_->forward(video);
+    auto loss = wm::nn::latent_prediction_loss(predictor(), latents, actions_of(batch, video.size(1) - 1),
+                                               states_of(batch), std::min(auto_steps_, video.size(1) - 1));
+    wm::LossOutput out;
+    out.loss = loss.total();
+    out.logs = {{"teacher_forcing_l1", loss.teacher_forcing.item<double>()},
+                {"rollout_l1", loss.rollout.item<double>()}};
+    out.tokens = latents.size(0) * latents.size(1) * latents.size(2);
+    return out;
+  }
+
+  // with a `goal` frame: a plan {action [B, A], plan_energy [B]}; otherwise teacher-forced next-frame
+  // latents {prediction, target [B, T-1, N, D]} and copy_last (latent t as the guess of t+1)
+  wm::TensorMap predict(const wm::Batch& batch) override {
+    if (batch.tensors.count("goal")) return plan(batch);
+    torch::NoGradGuard no_grad;
+    const auto& video = batch.at("video");
+    auto latents = encoder_->forward(video);
+    int64_t frames = video.size(1);
+    auto predicted = predictor_->forward(latents.slice(1, 0, frames - 1), actions_of(batch, frames - 1),
+                                         sliced(states_of(batch), frames - 1));
+    return {{"prediction", predicted},
+            {"target", latents.slice(1, 1)},
+            {"copy_last", latents.slice(1, 0, frames - 1)}};
+  }
+
+  // the mean token latent of each clip's frames, for probes: [B, D]
+  wm::TensorMap encode(const wm::Batch& batch) override {
+    return {{"features", encoder_->forward(batch.at("video")).mean({1, 2})}};
+  }
+
+  wm::NamedTensors parameters() const override { return wm::nn::named_parameters(*predictor_); }
+  wm::NamedTensors state() const override {
+    auto all = wm::nn::named_state(*predictor_);
+    for (auto& [name, tensor] : wm::nn::named_state(*encoder_)) all.emplace_back("encoder." + name, tensor);
+    return all;
+  }
+  void set_training(bool training) override { predictor_->train(training); }
+  void to_device(const std::string& device) override {
+    encoder_->to(torch::Device(device));
+    predictor_->to(torch::Device(device));
+    action_mean_ = action_mean_.to(torch::Device(device));
+    action_std_ = action_std_.to(torch::Device(device));
+  }
+
+ private:
+  wm::nn::LatentPredictor predictor() {
+    return [this](const at::Tensor& z, const at::Tensor& a, const at::Tensor& s) {
+      return predictor_->forward(z, a, s);
+    };
+  }
+
+  at::Tensor channel_values(const wm::Params& p, const std::string& key, double fill) const {
+    auto values = p.get<wm::RealList>(key);
+    if (values.empty()) return torch::full({action_size_}, fill);
+    if (static_cast<int64_t>(values.size()) != action_size_)
+      throw p.error(key, "needs action_size = " + std::to_string(action_size_) + " values, got " +
+                             std::to_string(values.size()));
+    return torch::tensor(std::vector<double>(values.begin(), values.end()), torch::kFloat32);
+  }
+
+  // normalised actions of the first `steps` transitions: [B, steps, A]
+  at::Tensor actions_of(const wm::Batch& batch, int64_t steps) const {
+    const auto& actions = batch.at("actions");
+    if (actions.dim() != 3 || actions.size(2) != action_size_ || actions.size(1) < steps)
+      throw wm::Error("vjepa_ac: actions must be [B, >=" + std::to_string(steps) + ", " +
+                      std::to_string(action_size_) + "] (model.params.action_size), got " +
+                      wm::describe_tensor(actions));
+    return normalise(actions.slice(1, 0, steps).to(torch::kFloat32));
+  }
+  at::Tensor normalise(const at::Tensor& actions) const { return (actions - action_mean_) / action_std_; }
+
+  at::Tensor states_of(const wm::Batch& batch) const {
+    if (state_size_ == 0) return {};
+    const auto& states = batch.at("state");
+    if (states.dim() != 3 || states.size(2) != state_size_)
+      throw wm::Error("vjepa_ac: state must be [B, T, " + std::to_string(state_size_) +
+                      "] (model.params.state_size), got " + wm::describe_tensor(states));
+    return states.to(torch::kFloat32);
+  }
+  static at::Tensor sliced(const at::Tensor& tensor, int64_t steps) {
+    return tensor.defined() ? tensor.slice(1, 0, steps) : tensor;
+  }
+
+  // MPC step: context frames video [B, C, 3, H, W], the C-1 actions executed between them, the
+  // context states, a goal frame [B, 3, H, W] -> the first action of the CEM plan per clip
+  wm::TensorMap plan(const wm::Batch& batch) {
+    torch::NoGradGuard no_grad;
+    const auto& video = batch.at("video");
+    auto goal = batch.at("goal");
+    if (goal.scalar_type() == torch::kUInt8) goal = goal.to(torch::kFloat32) / 255.0;
+    int64_t clips = video.size(0), context = video.size(1);
+    auto latents = encoder_->forward(video);
+    auto goal_latents = encoder_->forward(goal.unsqueeze(1)).select(1, 0);  // [B, N, D]
+    auto past = context > 1 ? actions_of(batch, context - 1)
+                            : torch::zeros({clips, 0, action_size_}, latents.options());
+    auto states = states_of(batch);
+    std::vector<at::Tensor> actions, energies;
+    for (int64_t b = 0; b < clips; ++b) {
+      auto energy = [&](const at::Tensor& candidates) {  // [S, H, A] raw -> [S]
+        int64_t samples = candidates.size(0);
+        auto all = torch::cat({past[b].unsqueeze(0).expand({samples, -1, -1}),
+                               normalise(candidates.to(latents.device()))}, 1);
+        auto state = states.defined() ? states[b].unsqueeze(0).expand({samples, -1, -1}) : states;
+        auto imagined = wm::nn::imagine(predictor(), latents[b].unsqueeze(0).expand({samples, -1, -1, -1}),
+                                        all, state, cem_.horizon);
+        return (imagined.select(1, cem_.horizon - 1) - goal_latents[b]).abs().mean({1, 2}).cpu();
+      };
+      auto result = wm::plan::cem(energy, action_size_, cem_);
+      actions.push_back(result.mean[0]);
+      energies.push_back(torch::tensor(result.energy, torch::kFloat32));
+    }
+    return {{"action", torch::stack(actions)}, {"plan_energy", torch::stack(energies)}};
+  }
+
+  int64_t action_size_, state_size_, auto_steps_;
+  wm::nn::FrozenFrameEncoder encoder_{nullptr};
+  Predictor predictor_{nullptr};
+  at::Tensor action_mean_, action_std_;
+  wm::plan::CemOptions cem_;
+};
+
+}  // namespace
+
+WM_PLUGIN(wm::Model, VJepaAc, "vjepa_ac", "1.0.0",
+          "V-JEPA 2-AC: action-conditioned latent predictor on a frozen encoder, CEM planning")
