@@ -10,6 +10,17 @@
 
 namespace wm {
 
+// a value as it names a point: a whole-value reference `${global_vars.models.two_stream}` (which
+// may stand for a whole map, e.g. a model) by its last part, `two_stream`
+std::string sweep_label(const ConfigNode& value) {
+  const std::string& text = value.scalar;
+  bool reference = text.size() > 3 && text.rfind("${", 0) == 0 && text.back() == '}' &&
+                   text.find("${", 2) == std::string::npos;
+  if (!reference) return text;
+  std::string path = text.substr(2, text.size() - 3);
+  return path.substr(path.rfind('.') + 1);
+}
+
 std::vector<SweepPoint> expand_sweep(const ConfigNode* sweep) {
   std::vector<SweepPoint> points(1);
   if (!sweep || sweep->is_null()) return points;
@@ -25,7 +36,7 @@ std::vector<SweepPoint> expand_sweep(const ConfigNode* sweep) {
           throw ConfigError(value.loc, "sweep." + key, "sweep values must be single values");
         SweepPoint next = point;
         next.values.emplace_back(key, value);
-        next.name += (next.name.empty() ? "" : ",") + key + "=" + value.scalar;
+        next.name += (next.name.empty() ? "" : ",") + key + "=" + sweep_label(value);
         grown.push_back(std::move(next));
       }
     points = std::move(grown);
@@ -86,7 +97,7 @@ void write_summary(const std::filesystem::path& dir, const std::vector<SweepPoin
   for (size_t i = 0; i < points.size(); ++i) {
     const RunOutcome& outcome = outcomes[i];
     std::vector<std::string> row = {outcome.dir.filename().string()};
-    for (const auto& [key, value] : points[i].values) row.push_back(value.scalar);
+    for (const auto& [key, value] : points[i].values) row.push_back(sweep_label(value));
     row.push_back(outcome.ok ? "ok" : outcome.stopped ? "stopped" : "failed");
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%.1f", outcome.seconds);

@@ -16,6 +16,9 @@ struct SweepPoint {
   std::string name;  // "data.train.subset=0.1,seed=2" (the directory name); "" without a sweep
 };
 
+// how a value names its point: itself, or the last part of a whole-value `${a.b.c}` reference
+std::string sweep_label(const ConfigNode& value);
+
 // the grid in the order the keys are written, last key fastest; one empty point without a block
 std::vector<SweepPoint> expand_sweep(const ConfigNode* sweep);
 

@@ -3,6 +3,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include "../procedure.h"
+#include "wm/atomic_file.h"
 #include "wm/gif_writer.h"
 #include "wm/log.h"
 #include "wm/progress.h"
@@ -91,6 +92,17 @@ void write_preview_video(const std::filesystem::path& file, const TensorMap& out
 }
 #endif
 
+// every value of the run as a two-column table: <stem>.md and <stem>.csv
+void write_table(const std::filesystem::path& stem, const std::map<std::string, double>& values) {
+  std::string md = "| metric | value |\n|---|---:|\n", csv = "metric,value\n";
+  for (const auto& [name, value] : values) {
+    md += "| " + name + " | " + json_number(value) + " |\n";
+    csv += name + "," + json_number(value) + "\n";
+  }
+  write_file_atomic(stem.string() + ".md", md);
+  write_file_atomic(stem.string() + ".csv", csv);
+}
+
 void evaluate_run(RunContext& context, const Params& params) {
   std::string data_name = params.get<std::string>("data");
   Dataset& dataset = *context.data.at(data_name);
@@ -165,6 +177,7 @@ void evaluate_run(RunContext& context, const Params& params) {
           report += (report.empty() ? "" : ", ") + label + " " + std::to_string(value);
         }
   context.metrics_log.append({{"procedure", "evaluate"}, {"data", data_name}}, values);
+  write_table(context.dir / ("evaluate_" + data_name), values);
   log().info("evaluate {}: {} samples | {}", data_name, samples, report);
 }
 

@@ -98,7 +98,9 @@ ProbeData collect(RunContext& context, Dataset& dataset, const std::string& name
     for (int64_t i = b * batch_size; i < std::min(dataset.size(), (b + 1) * batch_size); ++i)
       samples.push_back(dataset.get(i));
     Batch batch = collate(samples);
-    for (const auto& [probe, key] : {std::pair{"action", "action_label"}, {"regression", "actions"}})
+    static const std::pair<const char*, const char*> kNeeds[] = {{"action", "action_label"},
+                                                                 {"regression", "actions"}};
+    for (const auto& [probe, key] : kNeeds)
       if (wants(probe) && !batch.tensors.count(key))
         throw Error("probe: data." + name + " has no `" + key + "` for the " + probe +
                     " probe; drop it from `probes`");

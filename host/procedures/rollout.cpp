@@ -6,6 +6,7 @@
 // Each rollout step adds a row to rollout.md / rollout.csv in the run folder.
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <fstream>

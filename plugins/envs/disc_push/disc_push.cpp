@@ -4,6 +4,7 @@
 // frame, the reward is minus the agent's distance to its goal position.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 

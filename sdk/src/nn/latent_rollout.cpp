@@ -12,6 +12,8 @@ at::Tensor first_steps(const at::Tensor& tensor, int64_t steps) {
 }
 }  // namespace
 
+at::Tensor LatentPredictionLoss::total() const { return teacher_forcing + rollout; }
+
 LatentPredictionLoss latent_prediction_loss(const LatentPredictor& predictor, const at::Tensor& latents,
                                             const at::Tensor& actions, const at::Tensor& states,
                                             int64_t auto_steps) {

@@ -18,7 +18,7 @@ using LatentPredictor = std::function<at::Tensor(const at::Tensor& latents, cons
 struct LatentPredictionLoss {
   at::Tensor teacher_forcing;  // mean |predictor(latents 0..T-2) - latents 1..T-1|
   at::Tensor rollout;          // mean |autoregressive latents 1..auto_steps - latents 1..auto_steps|
-  at::Tensor total() const { return teacher_forcing + rollout; }
+  at::Tensor total() const;    // their sum, the training loss
 };
 
 // latents [B, T, ...] of the observed frames (the targets), actions [B, T-1, A], states [B, T, Z]
