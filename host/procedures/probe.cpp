@@ -15,11 +15,11 @@
 
 #include "../procedure.h"
 #include "wm/atomic_file.h"
+#include "wm/linear_probe.h"
 #include "wm/log.h"
 #include "wm/lucas_kanade_flow.h"
 #include "wm/progress.h"
 #include "wm/suggest.h"
-#include "wm/train/adamw.h"
 
 namespace wm {
 namespace {
@@ -124,32 +124,6 @@ ProbeData collect(RunContext& context, Dataset& dataset, const std::string& name
   return {cat(features), cat(reversed), cat(labels), cat(actions), cat(flows)};
 }
 
-// a linear map [D] -> [outputs] fitted with AdamW on the whole split at once
-struct Linear {
-  at::Tensor weight, bias;
-  at::Tensor operator()(const at::Tensor& x) const { return at::addmm(bias, x, weight.t()); }
-};
-
-template <class Loss>
-Linear fit(const at::Tensor& x, int64_t outputs, const Params& params, Loss loss) {
-  Linear probe{at::zeros({outputs, x.size(1)}).set_requires_grad(true),
-               at::zeros({outputs}).set_requires_grad(true)};
-  train::AdamW optimizer({{"weight", probe.weight}, {"bias", probe.bias}},
-                         {0.9, 0.999, 1e-8, params.get<double>("weight_decay")});
-  for (int64_t step = 0; step < params.get<int64_t>("steps"); ++step) {
-    loss(probe(x)).backward();
-    optimizer.step(params.get<double>("lr"));
-    optimizer.zero_grad();
-  }
-  probe.weight = probe.weight.detach(), probe.bias = probe.bias.detach();
-  return probe;
-}
-
-double accuracy(const at::Tensor& logits, const at::Tensor& labels, int64_t k) {
-  auto top = std::get<1>(logits.topk(std::min<int64_t>(k, logits.size(1)), 1));
-  return top.eq(labels.unsqueeze(1)).any(1).to(at::kDouble).mean().item<double>();
-}
-
 double epe(const at::Tensor& prediction, const at::Tensor& target) {
   auto difference = (prediction - target).view({prediction.size(0), 2, -1});
   return difference.pow(2).sum(1).sqrt().mean().item<double>();
@@ -179,42 +153,37 @@ void probe_run(RunContext& context, const Params& params) {
   context.model->set_training(false);
   at::NoGradGuard no_grad;
   std::string fit_name = params.get<std::string>("data"), eval_name = params.get<std::string>("eval_data");
-  ProbeData train = collect(context, *context.data.at(fit_name), fit_name, probes, params);
-  ProbeData eval = collect(context, *context.data.at(eval_name), eval_name, probes, params);
+  ProbeData fitted = collect(context, *context.data.at(fit_name), fit_name, probes, params);
+  ProbeData scored = collect(context, *context.data.at(eval_name), eval_name, probes, params);
 
   // standardise features with the fitting split's statistics
-  auto mean = train.features.mean(0), std = train.features.std(0).clamp_min(1e-6);
+  auto mean = fitted.features.mean(0), std = fitted.features.std(0).clamp_min(1e-6);
   auto standard = [&](const at::Tensor& x) { return (x - mean) / std; };
   std::vector<Row> rows;
-  at::AutoGradMode grad(true);
+  eval::LinearProbeOptions options{params.get<int64_t>("steps"), params.get<double>("lr"),
+                                   params.get<double>("weight_decay")};
 
   if (wants("action")) {
-    int64_t classes = std::max(train.labels.max().item<int64_t>(), eval.labels.max().item<int64_t>()) + 1;
-    auto probe = fit(standard(train.features), classes, params, [&](const at::Tensor& logits) {
-      return at::cross_entropy_loss(logits, train.labels);
-    });
-    auto logits = probe(standard(eval.features));
-    auto counts = at::bincount(train.labels, {}, classes);
-    auto majority = at::full_like(eval.labels, counts.argmax().item<int64_t>());
-    rows.push_back({"action", "accuracy", accuracy(logits, eval.labels, 1),
-                    majority.eq(eval.labels).to(at::kDouble).mean().item<double>()});
+    int64_t classes = std::max(fitted.labels.max().item<int64_t>(), scored.labels.max().item<int64_t>()) + 1;
+    auto probe = eval::fit_classifier(standard(fitted.features), fitted.labels, classes, options);
+    auto logits = probe(standard(scored.features));
+    auto counts = at::bincount(fitted.labels, {}, classes);
+    auto majority = at::full_like(scored.labels, counts.argmax().item<int64_t>());
+    rows.push_back({"action", "accuracy", eval::top_k_accuracy(logits, scored.labels, 1),
+                    majority.eq(scored.labels).to(at::kDouble).mean().item<double>()});
     auto by_frequency = std::get<1>(counts.to(at::kDouble).topk(std::min<int64_t>(5, classes)));
-    rows.push_back({"action", "top5", accuracy(logits, eval.labels, 5),
-                    at::isin(eval.labels, by_frequency).to(at::kDouble).mean().item<double>()});
+    rows.push_back({"action", "top5", eval::top_k_accuracy(logits, scored.labels, 5),
+                    at::isin(scored.labels, by_frequency).to(at::kDouble).mean().item<double>()});
   }
   if (wants("regression")) {
-    auto target_mean = train.actions.mean(0);
-    auto probe = fit(standard(train.features), train.actions.size(1), params, [&](const at::Tensor& out) {
-      return (out - train.actions).pow(2).mean();
-    });
-    auto predicted = probe(standard(eval.features));
-    auto residual = (predicted - eval.actions).pow(2);
-    auto total = (eval.actions - eval.actions.mean(0)).pow(2).sum(0).clamp_min(1e-12);
-    double r2 = (1 - residual.sum(0) / total).mean().item<double>();
-    double baseline_r2 = (1 - (eval.actions - target_mean).pow(2).sum(0) / total).mean().item<double>();
-    rows.push_back({"regression", "r2", r2, baseline_r2});
-    rows.push_back({"regression", "mse", residual.mean().item<double>(),
-                    (eval.actions - target_mean).pow(2).mean().item<double>()});
+    auto target_mean = fitted.actions.mean(0);
+    auto probe = eval::fit_regressor(standard(fitted.features), fitted.actions, options);
+    auto predicted = probe(standard(scored.features));
+    auto constant = target_mean.unsqueeze(0).expand_as(scored.actions);
+    rows.push_back({"regression", "r2", eval::r2_score(predicted, scored.actions),
+                    eval::r2_score(constant, scored.actions)});
+    rows.push_back({"regression", "mse", (predicted - scored.actions).pow(2).mean().item<double>(),
+                    (scored.actions - target_mean).pow(2).mean().item<double>()});
   }
   if (wants("order")) {
     auto both = [&](const ProbeData& d) { return standard(at::cat({d.features, d.reversed_features})); };
@@ -222,21 +191,19 @@ void probe_run(RunContext& context, const Params& params) {
       int64_t n = d.features.size(0);
       return at::cat({at::ones({n}, at::kLong), at::zeros({n}, at::kLong)});
     };
-    auto labels = labels_of(train);
-    auto probe = fit(both(train), 2, params, [&](const at::Tensor& logits) { return at::cross_entropy_loss(logits, labels); });
-    rows.push_back({"order", "accuracy", accuracy(probe(both(eval)), labels_of(eval), 1), 0.5});
+    auto labels = labels_of(fitted);
+    auto probe = eval::fit_classifier(both(fitted), labels, 2, options);
+    rows.push_back({"order", "accuracy", eval::top_k_accuracy(probe(both(scored)), labels_of(scored), 1), 0.5});
   }
   if (wants("flow")) {
-    auto probe = fit(standard(train.features), train.flow.size(1), params, [&](const at::Tensor& out) {
-      return (out - train.flow).pow(2).mean();
-    });
-    auto constant = train.flow.mean(0, true).expand_as(eval.flow);
-    rows.push_back({"flow", "epe_px", epe(probe(standard(eval.features)), eval.flow), epe(constant, eval.flow)});
+    auto probe = eval::fit_regressor(standard(fitted.features), fitted.flow, options);
+    auto constant = fitted.flow.mean(0, true).expand_as(scored.flow);
+    rows.push_back({"flow", "epe_px", epe(probe(standard(scored.features)), scored.flow), epe(constant, scored.flow)});
   }
 
   write_table(context.dir, rows);
-  std::map<std::string, double> values{{"samples", static_cast<double>(eval.features.size(0))},
-                                       {"feature_dim", static_cast<double>(eval.features.size(1))}};
+  std::map<std::string, double> values{{"samples", static_cast<double>(scored.features.size(0))},
+                                       {"feature_dim", static_cast<double>(scored.features.size(1))}};
   std::string report;
   for (const auto& row : rows) {
     values[row.probe + "_" + row.metric] = row.value;

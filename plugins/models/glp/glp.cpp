@@ -108,7 +108,7 @@ class Glp : public wm::Model {
                                                                      p.get<int64_t>("decoder_depth"), p.get<int64_t>("heads"),
                                                                      encoder_->tokens(), patch_ * patch_ * 3));
     wm::nn::init_vit_weights(*decoder_);
-    if (p.has("decoder_checkpoint")) {
+    if (!p.get<std::string>("decoder_checkpoint").empty()) {
       auto file = p.get<std::string>("decoder_checkpoint");
       if (!std::filesystem::exists(file))
         throw p.error("decoder_checkpoint", "no such file: " + file + " (train a glp run first)");
@@ -176,7 +176,7 @@ class Glp : public wm::Model {
   struct Clip {
     at::Tensor current, outcome;  // [B, C, N, D], [B, O, N, D]
   };
-  Clip split(const wm::Batch& batch) const {
+  Clip split(const wm::Batch& batch) {
     const auto& video = batch.at("video");
     if (video.size(1) < context_ + outcome_)
       throw wm::Error("glp: clips have " + std::to_string(video.size(1)) + " frames; context_frames + "

@@ -21,10 +21,19 @@ Batch synthetic_batch(int64_t clips) {
   return collate(samples);
 }
 
+TEST(VJepaAc, ResidualPredictorStartsAtCopyLastLatent) {
+  torch::manual_seed(0);
+  auto model = test::make<Model>("vjepa_ac", kSmall);
+  auto out = model->predict(synthetic_batch(2));
+  EXPECT_TRUE(torch::allclose(out.at("prediction"), out.at("copy_last"), 1e-4, 1e-4));
+}
+
 TEST(VJepaAc, TrainingLowersTheLatentLossAndOnlyThePredictorLearns) {
   torch::manual_seed(0);
   Batch batch = synthetic_batch(8);
-  auto model = test::make<Model>("vjepa_ac", kSmall);
+  std::string params = kSmall;
+  params.insert(params.size() - 1, ", residual: false");
+  auto model = test::make<Model>("vjepa_ac", params);
   auto loss_now = [&] {
     torch::NoGradGuard no_grad;
     return model->loss(batch).loss.item<double>();

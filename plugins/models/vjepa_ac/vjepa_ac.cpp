@@ -21,7 +21,10 @@ namespace {
 class PredictorImpl : public torch::nn::Module {
  public:
   PredictorImpl(const wm::Params& p, int64_t latent_dim, int64_t tokens)
-      : tokens_(tokens), latent_dim_(latent_dim), max_steps_(p.get<int64_t>("max_steps")) {
+      : tokens_(tokens),
+        latent_dim_(latent_dim),
+        max_steps_(p.get<int64_t>("max_steps")),
+        residual_(p.get<bool>("residual")) {
     int64_t dim = p.get<int64_t>("dim"), heads = p.get<int64_t>("heads");
     if (dim % heads) throw p.error("heads", "must divide dim (" + std::to_string(dim) + ")");
     action_embed_ = register_module("action_embed", torch::nn::Linear(p.get<int64_t>("action_size"), dim));
@@ -35,6 +38,10 @@ class PredictorImpl : public torch::nn::Module {
     time_pos_ = register_buffer("time_pos", wm::nn::sinusoid_table(max_steps_, dim));
     space_pos_ = register_buffer("space_pos", wm::nn::sinusoid_table(tokens, dim));
     wm::nn::init_vit_weights(*this);
+    if (residual_) {  // start exactly at copy-last-latent
+      torch::NoGradGuard no_grad;
+      head_->weight.zero_(), head_->bias.zero_();
+    }
   }
 
   // latents [B, S, N, D], actions [B, S, A], states [B, S, Z] or undefined -> [B, S, N, D]
@@ -56,11 +63,13 @@ class PredictorImpl : public torch::nn::Module {
     // the frame slots of each step predict the next frame
     auto frame_slots = x.view({batch, steps, per_step, width}).slice(2, per_step - tokens_);
     auto next = wm::nn::linear(frame_slots, head_->weight, head_->bias);
+    if (residual_) next = next + latents;
     return at::layer_norm(next, {latent_dim_});
   }
 
  private:
   int64_t tokens_, latent_dim_, max_steps_;
+  bool residual_;
   torch::nn::Linear action_embed_{nullptr}, state_embed_{nullptr}, latent_embed_{nullptr}, head_{nullptr};
   torch::nn::ModuleList blocks_;
   torch::nn::LayerNorm norm_{nullptr};
@@ -80,6 +89,9 @@ class VJepaAc : public wm::Model {
             .integer("heads", 4, "predictor attention heads").at_least(1)
             .integer("max_steps", 16, "longest sequence of time steps (clip frames, or context + plan)").at_least(2)
             .integer("auto_steps", 2, "autoregressive rollout steps in the loss").at_least(1)
+            .boolean("residual", true,
+                     "predict the change from each step's own latent (zero-initialised head: "
+                     "training starts at copy-last-latent); false: the reference's direct output")
             .reals("action_mean", {}, "per-channel mean subtracted from actions (empty: 0)")
             .reals("action_std", {}, "per-channel std actions are divided by (empty: 1)")
             .integer("plan_horizon", 3, "planning: actions per imagined sequence").at_least(1)

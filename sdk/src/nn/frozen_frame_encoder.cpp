@@ -32,7 +32,7 @@ FrozenFrameEncoderImpl::FrozenFrameEncoderImpl(const Params& p) : dim_(p.get<int
   if (dim_ % heads) throw p.error("encoder_heads", "must divide encoder_dim (" + std::to_string(dim_) + ")");
   vit_ = register_module("vit", VitEncoder(3, size, patch, dim_, p.get<int64_t>("encoder_depth"), heads));
   init_vit_weights(*vit_);
-  if (p.has("encoder_checkpoint")) {
+  if (!p.get<std::string>("encoder_checkpoint").empty()) {
     auto file = p.get<std::string>("encoder_checkpoint");
     std::string prefix = p.get<std::string>("encoder_prefix");
     if (!std::filesystem::exists(file))
