@@ -88,6 +88,8 @@ class Glp : public wm::Model {
             .integer("dim", 96, "adapter width").at_least(8)
             .integer("depth", 2, "adapter blocks").at_least(1)
             .integer("heads", 4, "adapter and decoder attention heads").at_least(1)
+            .real("loss_exp", 1.0, "the latent loss is mean |error|^loss_exp / loss_exp (1: L1, 2: half "
+                                   "the MSE)").range(0.5, 4.0)
             .integer("decoder_dim", 64, "decoder width").at_least(8)
             .integer("decoder_depth", 1, "decoder blocks").at_least(1)
             .path("decoder_checkpoint", "a frozen decoder: a wmhost checkpoint of a glp run with the "
@@ -100,7 +102,8 @@ class Glp : public wm::Model {
         outcome_(p.get<int64_t>("outcome_frames")),
         label_actions_(p.get<std::string>("action") == "label"),
         action_size_(p.get<int64_t>("action_size")),
-        patch_(p.get<int64_t>("patch")) {
+        patch_(p.get<int64_t>("patch")),
+        loss_exp_(p.get<double>("loss_exp")) {
     net_ = std::make_shared<torch::nn::Module>();
     encoder_ = net_->register_module("encoder", wm::nn::FrozenFrameEncoder(p));
     adapter_ = net_->register_module("adapter", Adapter(p, encoder_->dim(), encoder_->tokens()));
@@ -127,9 +130,9 @@ class Glp : public wm::Model {
     auto clip = split(batch);
     auto predicted = adapter_->forward(clip.current, action_of(batch));
     wm::LossOutput out;
-    auto latent_l1 = (predicted - clip.outcome).abs().mean();
-    out.loss = latent_l1;
-    out.logs["latent_l1"] = latent_l1.item<double>();
+    auto latent_loss = (predicted - clip.outcome).abs().pow(loss_exp_).mean() / loss_exp_;
+    out.loss = latent_loss;
+    out.logs["latent_loss"] = latent_loss.item<double>();
     if (!frozen_decoder_) {  // the decoder learns from true latents only
       auto all = torch::cat({clip.current, clip.outcome}, 1);
       auto frames = batch.at("video").slice(1, 0, context_ + outcome_);
@@ -207,6 +210,7 @@ class Glp : public wm::Model {
   int64_t context_, outcome_;
   bool label_actions_;
   int64_t action_size_, patch_;
+  double loss_exp_;
   bool frozen_decoder_ = false;
   std::shared_ptr<torch::nn::Module> net_;
   wm::nn::FrozenFrameEncoder encoder_{nullptr};

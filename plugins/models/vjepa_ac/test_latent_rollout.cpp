@@ -33,6 +33,12 @@ TEST(LatentPredictionLoss, OneAutoStepIsTheFirstTeacherForcedStep) {
   EXPECT_NEAR(loss.teacher_forcing.item<double>(), 0.5, 1e-6);  // (1 + 0) / 2
 }
 
+TEST(LatentPredictionLoss, LossExponentTwoIsHalfTheSquaredError) {
+  auto loss = nn::latent_prediction_loss(add_action, column({0, 1, 3, 6}), column({1, 1, 1}), {}, 3, 2.0);
+  EXPECT_NEAR(loss.teacher_forcing.item<double>(), (0 + 1 + 4) / 3.0 / 2, 1e-6);
+  EXPECT_NEAR(loss.rollout.item<double>(), (0 + 1 + 9) / 3.0 / 2, 1e-6);
+}
+
 TEST(LatentPredictionLoss, RejectsMoreAutoStepsThanTransitions) {
   EXPECT_THAT(test::error_of([] { nn::latent_prediction_loss(add_action, column({0, 1}), column({1}), {}, 2); }),
               ::testing::HasSubstr("auto_steps 2"));

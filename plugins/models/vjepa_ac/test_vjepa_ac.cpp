@@ -45,7 +45,7 @@ TEST(VJepaAc, TrainingLowersTheLatentLossAndOnlyThePredictorLearns) {
   model->set_training(true);
   for (int step = 0; step < 40; ++step) {
     auto out = model->loss(batch);
-    EXPECT_TRUE(out.logs.count("teacher_forcing_l1") && out.logs.count("rollout_l1"));
+    EXPECT_TRUE(out.logs.count("teacher_forcing") && out.logs.count("rollout"));
     out.loss.backward();
     optimizer.step(2e-3);
     optimizer.zero_grad();

@@ -89,6 +89,8 @@ class VJepaAc : public wm::Model {
             .integer("heads", 4, "predictor attention heads").at_least(1)
             .integer("max_steps", 16, "longest sequence of time steps (clip frames, or context + plan)").at_least(2)
             .integer("auto_steps", 2, "autoregressive rollout steps in the loss").at_least(1)
+            .real("loss_exp", 1.0, "the loss is mean |error|^loss_exp / loss_exp (1: L1, the reference)")
+            .range(0.5, 4.0)
             .boolean("residual", true,
                      "predict the change from each step's own latent (zero-initialised head: "
                      "training starts at copy-last-latent); false: the reference's direct output")
@@ -107,7 +109,8 @@ class VJepaAc : public wm::Model {
   explicit VJepaAc(const wm::Params& p)
       : action_size_(p.get<int64_t>("action_size")),
         state_size_(p.get<int64_t>("state_size")),
-        auto_steps_(p.get<int64_t>("auto_steps")) {
+        auto_steps_(p.get<int64_t>("auto_steps")),
+        loss_exp_(p.get<double>("loss_exp")) {
     encoder_ = wm::nn::FrozenFrameEncoder(p);
     predictor_ = Predictor(p, encoder_->dim(), encoder_->tokens());
     action_mean_ = channel_values(p, "action_mean", 0.0);
@@ -134,11 +137,12 @@ class VJepaAc : public wm::Model {
     const auto& video = batch.at("video");
     auto latents = encoder_->forward(video);
     auto loss = wm::nn::latent_prediction_loss(predictor(), latents, actions_of(batch, video.size(1) - 1),
-                                               states_of(batch), std::min(auto_steps_, video.size(1) - 1));
+                                               states_of(batch), std::min(auto_steps_, video.size(1) - 1),
+                                               loss_exp_);
     wm::LossOutput out;
     out.loss = loss.total();
-    out.logs = {{"teacher_forcing_l1", loss.teacher_forcing.item<double>()},
-                {"rollout_l1", loss.rollout.item<double>()}};
+    out.logs = {{"teacher_forcing", loss.teacher_forcing.item<double>()},
+                {"rollout", loss.rollout.item<double>()}};
     out.tokens = latents.size(0) * latents.size(1) * latents.size(2);
     return out;
   }
@@ -248,6 +252,7 @@ class VJepaAc : public wm::Model {
   }
 
   int64_t action_size_, state_size_, auto_steps_;
+  double loss_exp_;
   wm::nn::FrozenFrameEncoder encoder_{nullptr};
   Predictor predictor_{nullptr};
   at::Tensor action_mean_, action_std_;

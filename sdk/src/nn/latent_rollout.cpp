@@ -10,13 +10,17 @@ namespace {
 at::Tensor first_steps(const at::Tensor& tensor, int64_t steps) {
   return tensor.defined() ? tensor.slice(1, 0, steps) : tensor;
 }
+at::Tensor distance(const at::Tensor& a, const at::Tensor& b, double p) {
+  auto gap = (a - b).abs();
+  return (p == 1.0 ? gap : gap.pow(p)).mean() / p;
+}
 }  // namespace
 
 at::Tensor LatentPredictionLoss::total() const { return teacher_forcing + rollout; }
 
 LatentPredictionLoss latent_prediction_loss(const LatentPredictor& predictor, const at::Tensor& latents,
                                             const at::Tensor& actions, const at::Tensor& states,
-                                            int64_t auto_steps) {
+                                            int64_t auto_steps, double loss_exp) {
   int64_t frames = latents.size(1);
   WM_CHECK(frames >= 2) << "latent prediction needs at least 2 frames, got " << frames;
   WM_CHECK(actions.size(1) >= frames - 1) << actions.size(1) << " actions for " << frames << " frames";
@@ -28,7 +32,7 @@ LatentPredictionLoss latent_prediction_loss(const LatentPredictor& predictor, co
   auto predicted = predictor(targets.slice(1, 0, frames - 1), actions.slice(1, 0, frames - 1),
                              first_steps(states, frames - 1));
   LatentPredictionLoss loss;
-  loss.teacher_forcing = (predicted - targets.slice(1, 1)).abs().mean();
+  loss.teacher_forcing = distance(predicted, targets.slice(1, 1), loss_exp);
 
   // rollout: seed with [latent 0, prediction 1], then feed predictions back
   auto sequence = at::cat({targets.slice(1, 0, 1), predicted.slice(1, 0, 1)}, 1);
@@ -36,7 +40,7 @@ LatentPredictionLoss latent_prediction_loss(const LatentPredictor& predictor, co
     auto next = predictor(sequence, actions.slice(1, 0, n + 1), first_steps(states, n + 1));
     sequence = at::cat({sequence, next.slice(1, n, n + 1)}, 1);
   }
-  loss.rollout = (sequence.slice(1, 1) - targets.slice(1, 1, auto_steps + 1)).abs().mean();
+  loss.rollout = distance(sequence.slice(1, 1), targets.slice(1, 1, auto_steps + 1), loss_exp);
   return loss;
 }
 

@@ -16,17 +16,18 @@ using LatentPredictor = std::function<at::Tensor(const at::Tensor& latents, cons
                                                  const at::Tensor& states)>;
 
 struct LatentPredictionLoss {
-  at::Tensor teacher_forcing;  // mean |predictor(latents 0..T-2) - latents 1..T-1|
-  at::Tensor rollout;          // mean |autoregressive latents 1..auto_steps - latents 1..auto_steps|
+  at::Tensor teacher_forcing;  // mean |predictor(latents 0..T-2) - latents 1..T-1|^p / p
+  at::Tensor rollout;          // mean |autoregressive latents 1..auto_steps - latents 1..auto_steps|^p / p
   at::Tensor total() const;    // their sum, the training loss
 };
 
 // latents [B, T, ...] of the observed frames (the targets), actions [B, T-1, A], states [B, T, Z]
 // or undefined. The rollout starts from [latent 0, teacher-forced prediction 1] and feeds its own
-// predictions back for auto_steps - 1 more steps, with the true actions and states.
+// predictions back for auto_steps - 1 more steps, with the true actions and states. The distance
+// is mean |x|^p / p (the reference's `loss_exp`; p = 1: L1, p = 2: half the MSE).
 LatentPredictionLoss latent_prediction_loss(const LatentPredictor& predictor, const at::Tensor& latents,
                                             const at::Tensor& actions, const at::Tensor& states,
-                                            int64_t auto_steps);
+                                            int64_t auto_steps, double loss_exp = 1.0);
 
 // the latents of the next `horizon` frames: context [B, C, ...] latents of observed frames,
 // actions [B, C - 1 + horizon, A] (those executed between the context frames, then the plan),
