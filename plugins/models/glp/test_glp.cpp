@@ -66,7 +66,9 @@ TEST(Glp, AFrozenDecoderFromAnotherRunIsNotTrained) {
 }
 
 TEST(Glp, SaysWhenClipsAreTooShort) {
-  auto model = test::make<Model>("glp", std::string("{") + kSizes + ", outcome_frames: 4}");
+  auto model = test::make<Model>("glp", "{image_size: 16, patch: 4, encoder_dim: 16, encoder_depth: 1, "
+                                        "encoder_heads: 2, context_frames: 2, outcome_frames: 4, dim: 32, "
+                                        "depth: 1, heads: 2}");
   EXPECT_THAT(test::error_of([&] { model->predict(synthetic_batch(1)); }), ::testing::HasSubstr("need 6"));
 }
 
