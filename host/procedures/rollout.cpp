@@ -7,6 +7,7 @@
 #include "../procedure.h"
 #include "wm/log.h"
 #include "wm/progress.h"
+#include "wm/scripted_policy.h"
 
 namespace wm {
 namespace {
@@ -14,8 +15,9 @@ namespace {
 Schema rollout_schema() {
   return Schema{}
       .integer("episodes", 10, "episodes to run").at_least(1)
-      .choice("policy", "random", {"random", "zero"},
-              "random: uniform in the action range; zero: always the zero action")
+      .choice("policy", "random", {"random", "zero", "expert", "babble"},
+              "random: uniform in the action range; zero: always the zero action; expert, babble: "
+              "the env's own scripted policies (wm::ScriptedPolicy, e.g. metaworld)")
       .integer("max_steps", 0, "cut episodes at this length (0: the env's own limit)").at_least(0);
 }
 
@@ -29,7 +31,13 @@ void rollout_run(RunContext& context, const Params& params) {
   int64_t episodes = params.get<int64_t>("episodes");
   int64_t max_steps = params.get<int64_t>("max_steps");
   if (max_steps == 0) max_steps = spec.max_episode_steps > 0 ? spec.max_episode_steps : 1000;
-  bool random_policy = params.get<std::string>("policy") == "random";
+  std::string policy = params.get<std::string>("policy");
+  bool random_policy = policy == "random";
+  bool scripted_policy = policy == "expert" || policy == "babble";
+  auto* scripted = dynamic_cast<ScriptedPolicy*>(&env);
+  if (scripted_policy && !scripted)
+    throw Error("rollout: policy '" + policy + "' needs an env with scripted policies (e.g. metaworld); "
+                "this env offers only random and zero");
 
   std::mt19937_64 rng(static_cast<uint64_t>(context.experiment.seed));
   std::uniform_real_distribution<float> uniform(static_cast<float>(spec.action_low),
@@ -42,7 +50,8 @@ void rollout_run(RunContext& context, const Params& params) {
     bool success = false;
     int64_t steps = 0;
     for (; steps < max_steps; ++steps) {
-      at::Tensor action = at::zeros({spec.action_size}, at::kFloat);
+      at::Tensor action =
+          scripted_policy ? scripted->act(policy) : at::zeros({spec.action_size}, at::kFloat);
       if (random_policy) {
         float* values = action.data_ptr<float>();
         for (int64_t i = 0; i < spec.action_size; ++i) values[i] = uniform(rng);

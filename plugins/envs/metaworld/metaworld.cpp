@@ -22,21 +22,11 @@ using namespace wm::metaworld;
 const std::vector<std::string> kCameras = {"none",    "topview",        "corner",     "corner2",
                                            "corner3", "behind_gripper", "gripper_pov"};
 
-std::string task_doc() {
-  std::string doc = "the task; MT10: ";
-  for (size_t i = 0; i < tasks().size(); ++i) {
-    if (i == 10) doc += "; ML10 additions: ";
-    else if (i > 0) doc += ", ";
-    doc += tasks()[i].name;
-  }
-  return doc + " (see the README for each one)";
-}
-
 class MetaWorld : public wm::Env, public wm::ScriptedPolicy {
  public:
   static wm::Schema schema() {
     return wm::Schema{}
-        .choice("task", "reach", task_names(), task_doc())
+        .choice("task", "reach", task_names(), "the task: the first 10 are MT10, then the ML10 additions (README)")
         .integer("max_episode_steps", 500, "steps before `truncated` (Meta-World v2/v3: 500)").at_least(1)
         .boolean("partially_observable", false, "zero the goal slots 36-38 of `state` (ML benchmarks)")
         .boolean("terminate_on_success", false, "end the episode (terminated) at the first success")

@@ -52,13 +52,13 @@ const char* const scene_head = R"(
       <geom name="rim_left" type="box" pos="-0.695 0 0.06" size="0.005 0.39 0.06" material="table"/>
       <geom name="rim_right" type="box" pos="0.695 0 0.06" size="0.005 0.39 0.06" material="table"/>
     </body>
-    <geom name="robot_base" type="cylinder" pos="0 0.05 0.1" size="0.08 0.1" rgba="0.2 0.2 0.22 1"
+    <geom name="robot_base" type="cylinder" pos="0 0.05 -0.1" size="0.06 0.1" rgba="0.2 0.2 0.22 1"
           contype="0" conaffinity="0"/>
 
     <camera name="topview" pos="0 0.6 1.5" xyaxes="1 0 0 0 1 0" fovy="45"/>
-    <camera name="corner" pos="-1.1 -0.4 0.6" mode="targetbody" target="table" fovy="45"/>
-    <camera name="corner2" pos="1.3 -0.2 1.1" mode="targetbody" target="table" fovy="60"/>
-    <camera name="corner3" pos="0.9 0.3 0.5" mode="targetbody" target="table" fovy="45"/>
+    <camera name="corner" pos="-1.1 -0.4 0.6" mode="targetbody" target="table" fovy="28"/>
+    <camera name="corner2" pos="1.3 -0.2 1.1" mode="targetbody" target="table" fovy="35"/>
+    <camera name="corner3" pos="0.9 0.3 0.5" mode="targetbody" target="table" fovy="50"/>
 
     <body name="mocap" mocap="true" pos="0 0.6 0.2"/>
     <body name="hand" pos="0 0.6 0.2">

@@ -64,7 +64,6 @@ Spawn parse_spawn(const std::string& name) {
 Simulation::Simulation(const Task& task, int offscreen_width, int offscreen_height) : task_(task) {
   model_ = load_model(scene_xml(task, offscreen_width, offscreen_height), task.name);
   data_ = mj_makeData(model_);
-  stable_ = mj_makeData(model_);
   hand_body_ = need(model_, mjOBJ_BODY, "hand");
   object_body_ = need(model_, mjOBJ_BODY, "object");
   hand_mocap_ = model_->body_mocapid[need(model_, mjOBJ_BODY, "mocap")];
@@ -89,7 +88,6 @@ Simulation::Simulation(const Task& task, int offscreen_width, int offscreen_heig
 }
 
 Simulation::~Simulation() {
-  mj_deleteData(stable_);
   mj_deleteData(data_);
   mj_deleteModel(model_);
 }
@@ -180,7 +178,7 @@ void Simulation::settle(int substeps, double grip, bool pin_object) {
 //---- step ----
 
 StepInfo Simulation::step(const Action& action) {
-  mj_copyData(stable_, model_, data_);
+  save_stable();
   double* mocap = data_->mocap_pos + 3 * hand_mocap_;
   for (int axis = 0; axis < 3; ++axis) {
     double move = std::clamp(action[axis], -1.0, 1.0) * kActionScale;
@@ -194,8 +192,7 @@ StepInfo Simulation::step(const Action& action) {
   bool finite = true;
   for (int i = 0; i < model_->nq && finite; ++i) finite = std::isfinite(data_->qpos[i]);
   if (!finite || data_->warning[mjWARN_BADQACC].number > warnings_before) {
-    mj_copyData(data_, model_, stable_);
-    mj_forward(model_, data_);
+    restore_stable();
     StepInfo info;
     info.unstable = true;
     last_ = info;
@@ -206,6 +203,35 @@ StepInfo Simulation::step(const Action& action) {
   std::copy(previous.begin(), previous.begin() + 18, observation_.begin() + 18);
   last_ = evaluate();
   return last_;
+}
+
+// the state a step starts from: positions, velocities, targets, controls and the solver's warm start
+void Simulation::save_stable() {
+  stable_.clear();
+  auto keep = [&](const double* values, int count) { stable_.insert(stable_.end(), values, values + count); };
+  keep(&data_->time, 1);
+  keep(data_->qpos, model_->nq);
+  keep(data_->qvel, model_->nv);
+  keep(data_->qacc_warmstart, model_->nv);
+  keep(data_->mocap_pos, 3 * model_->nmocap);
+  keep(data_->mocap_quat, 4 * model_->nmocap);
+  keep(data_->ctrl, model_->nu);
+}
+
+void Simulation::restore_stable() {
+  const double* from = stable_.data();
+  auto take = [&](double* values, int count) {
+    std::copy(from, from + count, values);
+    from += count;
+  };
+  take(&data_->time, 1);
+  take(data_->qpos, model_->nq);
+  take(data_->qvel, model_->nv);
+  take(data_->qacc_warmstart, model_->nv);
+  take(data_->mocap_pos, 3 * model_->nmocap);
+  take(data_->mocap_quat, 4 * model_->nmocap);
+  take(data_->ctrl, model_->nu);
+  mj_forward(model_, data_);
 }
 
 //---- observation, success, reward ----

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "task.h"
 
@@ -55,6 +56,8 @@ class Simulation {
   void place_task(std::mt19937_64& rng);
   void place_hand(const Vec3& position, double grip);
   void spawn_for_babbling(Spawn spawn, std::mt19937_64& rng);
+  void save_stable();
+  void restore_stable();
   void settle(int substeps, double grip, bool pin_object = false);
   Observation measure() const;  // the current 18 + the previous 18 + goal
   StepInfo evaluate() const;
@@ -64,7 +67,7 @@ class Simulation {
   const Task& task_;
   mjModel* model_ = nullptr;
   mjData* data_ = nullptr;
-  mjData* stable_ = nullptr;  // the last state before a step, restored if the physics blows up
+  std::vector<double> stable_;  // the state before a step, restored if the physics blows up
   int hand_body_, object_body_, fixture_mocap_ = -1, hand_mocap_, goal_mocap_;
   int handle_site_, metric_site_ = -1, pad_left_, pad_right_;
   int object_qpos_ = -1, object_dof_ = -1, hand_qpos_, hand_dof_;
