@@ -6,8 +6,10 @@
 //   5. contact share: random actions vs babbling from each spawn mode
 // Usage: bench_env [--seeds 50] [--only steps,vector,render,experts,babbling]
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -140,39 +142,59 @@ void bench_render() {
 
 //---- 4. experts ----
 
-void bench_experts(int seeds) {
-  std::printf("## expert success over %d seeds per task (success ever within 500 steps)\n\n", seeds);
-  std::printf("| task | success | mean steps to success |\n|---|---:|---:|\n");
-  const auto& all = tasks();
-  std::vector<std::string> rows(all.size());
-  std::vector<std::shared_ptr<wm::Env>> unused{make_env("{task: reach}")};
-  wm::VectorEnv pool(unused, 0);
-  int total = 0, solved = 0;
-  std::vector<int> successes(all.size());
-  pool.parallel_for(all.size(), [&](size_t t) {
-    Simulation sim(all[t]);
-    double steps_sum = 0;
-    for (int seed = 0; seed < seeds; ++seed) {
-      sim.reset(1000 + seed);
-      for (int step = 0; step < 500; ++step) {
-        if (sim.step(expert_action(all[t], sim.observation())).success) {
-          ++successes[t];
-          steps_sum += step + 1;
-          break;
-        }
+// success ever within 500 steps over `seeds` seeds; with noise, Gaussian action noise (sigma)
+int expert_successes(const Task& task, int seeds, double noise, double* mean_steps) {
+  Simulation sim(task);
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> gaussian(0.0, noise > 0 ? noise : 1.0);
+  int successes = 0;
+  double steps_sum = 0;
+  for (int seed = 0; seed < seeds; ++seed) {
+    sim.reset(1000 + seed);
+    for (int step = 0; step < 500; ++step) {
+      Action action = expert_action(task, sim.observation());
+      if (noise > 0)
+        for (double& value : action) value += gaussian(rng);
+      if (sim.step(action).success) {
+        ++successes;
+        steps_sum += step + 1;
+        break;
       }
     }
-    char row[200];
-    std::snprintf(row, sizeof row, "| %s | %d/%d (%.0f%%) | %.0f |", all[t].name, successes[t], seeds,
-                  100.0 * successes[t] / seeds, successes[t] ? steps_sum / successes[t] : 0.0);
-    rows[t] = row;
-  });
-  for (size_t t = 0; t < all.size(); ++t) {
-    std::printf("%s\n", rows[t].c_str());
-    total += seeds;
-    solved += successes[t];
   }
-  std::printf("| **all %zu tasks** | %.1f%% | |\n\n", all.size(), 100.0 * solved / total);
+  *mean_steps = successes ? steps_sum / successes : 0.0;
+  return successes;
+}
+
+void bench_experts(int seeds) {
+  std::printf("## expert success over %d seeds per task (success ever within 500 steps)\n\n", seeds);
+  std::printf("| task | success | mean steps to success | with N(0, 0.2) action noise |\n|---|---:|---:|---:|\n");
+  const auto& all = tasks();
+  std::vector<int> clean(all.size()), noisy(all.size());
+  std::vector<double> steps(all.size());
+  // every core takes (task, noise) jobs until none are left
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t job = next++; job < 2 * all.size(); job = next++) {
+      size_t t = job / 2;
+      double ignored;
+      if (job % 2 == 0) clean[t] = expert_successes(all[t], seeds, 0.0, &steps[t]);
+      else noisy[t] = expert_successes(all[t], seeds, 0.2, &ignored);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i) threads.emplace_back(worker);
+  for (auto& thread : threads) thread.join();
+  int solved = 0, solved_noisy = 0;
+  for (size_t t = 0; t < all.size(); ++t) {
+    std::printf("| %s | %d/%d (%.0f%%) | %.0f | %.0f%% |\n", all[t].name, clean[t], seeds, 100.0 * clean[t] / seeds,
+                steps[t], 100.0 * noisy[t] / seeds);
+    solved += clean[t];
+    solved_noisy += noisy[t];
+  }
+  double total = static_cast<double>(seeds * all.size());
+  std::printf("| **all %zu tasks** | %.1f%% | | %.1f%% |\n\n", all.size(), 100.0 * solved / total,
+              100.0 * solved_noisy / total);
 }
 
 //---- 5. babbling ----

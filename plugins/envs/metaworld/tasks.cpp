@@ -14,11 +14,13 @@ namespace wm::metaworld {
 namespace {
 
 // clang-format off
-// a free cylinder (radius 2 cm, 4 cm tall), resting on the table
+// a free puck (radius 2 cm, 4 cm tall) resting on the table. It collides as an inscribed box:
+// MuJoCo 2.2's cylinder-box contacts let a puck falling flat sink through the table and bounce.
 const char* const puck = R"(
     <body name="object" pos="0 0.6 0.02">
       <freejoint name="object"/>
-      <geom name="object" type="cylinder" size="0.02 0.02" mass="0.05" rgba="0.85 0.2 0.15 1" condim="4"/>
+      <geom name="object" type="box" size="0.018 0.018 0.02" mass="0.05" rgba="0.85 0.2 0.15 1" condim="4" group="3"/>
+      <geom type="cylinder" size="0.02 0.02" rgba="0.85 0.2 0.15 1" contype="0" conaffinity="0" mass="0"/>
       <site name="handle" size="0.004"/>
     </body>)";
 
