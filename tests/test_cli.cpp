@@ -63,7 +63,7 @@ TEST(Cli, ListShowsPluginsOfEveryKind) {
   EXPECT_EQ(result.code, 0);
   EXPECT_THAT(result.out, ContainsRegex("datasets:\n  synthetic +[0-9.]+ +Procedural"));
   EXPECT_THAT(result.out, ContainsRegex("models:\n  copy_last "));
-  EXPECT_THAT(result.out, ContainsRegex("envs:\n  point_mass "));
+  EXPECT_THAT(result.out, ContainsRegex("envs:\n(  [^\n]*\n)*  point_mass "));
   EXPECT_THAT(result.out, ContainsRegex("metrics:\n(  [^\n]*\n)*  psnr "));  // listed by name
   EXPECT_EQ(wmhost("list metrics", dir.path()).out.find("datasets:"), std::string::npos);
   EXPECT_THAT(wmhost("list modles", dir.path()).err,
