@@ -2,6 +2,7 @@
 
 #include "param_binding.h"
 #include "procedure.h"
+#include "wm/action_scaler.h"
 #include "wm/suggest.h"
 
 namespace wm {
@@ -14,7 +15,7 @@ const std::vector<std::pair<std::string, std::string>>& experiment_keys() {
       {"device", "cpu or cuda (default cpu)"},
       {"base", "file(s) this one inherits from, relative to it"},
       {"global_vars", "free values for ${global_vars.x} interpolation"},
-      {"data", "named datasets: {plugin, params, split, fractions, subset, split_seed}"},
+      {"data", "named datasets: {plugin, params, split, fractions, subset, split_seed, action_scaler}"},
       {"model", "the model: {plugin, params}"},
       {"env", "the environment: {plugin, params}"},
       {"metrics", "list of metrics: {plugin, params, name}"},
@@ -108,7 +109,8 @@ ComponentSpec bind_component(const ConfigNode& node, const std::string& key_path
 DataSpec bind_data(const ConfigNode& node, const std::string& key_path, PluginRegistry& registry) {
   DataSpec spec;
   static_cast<ComponentSpec&>(spec) = bind_component(
-      node, key_path, Kind::Dataset, registry, {"split", "fractions", "subset", "split_seed"});
+      node, key_path, Kind::Dataset, registry,
+      {"split", "fractions", "subset", "split_seed", "action_scaler"});
   spec.split.split = std::get<std::string>(host_value(
       node, "split", key_path + ".split",
       {"split", ParamType::Choice, Value{std::string("all")}, "", {}, {},
@@ -122,6 +124,17 @@ DataSpec bind_data(const ConfigNode& node, const std::string& key_path, PluginRe
   spec.split.seed = static_cast<uint64_t>(std::get<int64_t>(host_value(
       node, "split_seed", key_path + ".split_seed",
       {"split_seed", ParamType::Int, Value{int64_t{0}}, "", 0.0, {}, {}})));
+  // a scaler file, relative to the YAML that names it; read now so a bad file fails validation
+  spec.action_scaler = std::get<std::string>(host_value(
+      node, "action_scaler", key_path + ".action_scaler",
+      {"action_scaler", ParamType::Path, Value{std::string()}, "", {}, {}, {}}));
+  if (!spec.action_scaler.empty()) {
+    try {
+      ActionScaler::load(spec.action_scaler);
+    } catch (const Error& e) {
+      throw ConfigError(node.find("action_scaler")->loc, key_path + ".action_scaler", e.what());
+    }
+  }
   return spec;
 }
 

@@ -25,6 +25,7 @@ struct ComponentSpec {
 
 struct DataSpec : ComponentSpec {
   SplitSpec split;
+  std::string action_scaler;  // a scaler file applied to `actions` ("" for none)
 };
 
 struct ProcedureSpec {

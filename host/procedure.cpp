@@ -3,7 +3,8 @@
 namespace wm {
 
 const std::vector<Procedure>& procedures() {
-  static const std::vector<Procedure> all = {train_procedure, evaluate_procedure, rollout_procedure};
+  static const std::vector<Procedure> all = {train_procedure, evaluate_procedure, rollout_procedure,
+                                             fit_action_scaler_procedure};
   return all;
 }
 

@@ -46,5 +46,6 @@ const Procedure* find_procedure(const std::string& name);
 extern const Procedure evaluate_procedure;
 extern const Procedure train_procedure;
 extern const Procedure rollout_procedure;
+extern const Procedure fit_action_scaler_procedure;
 
 }  // namespace wm
