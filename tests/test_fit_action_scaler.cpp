@@ -127,7 +127,7 @@ TEST(FitActionScaler, StopsExactlyAtTheSampleBudget) {
   EXPECT_THAT(output, HasSubstr("fit_action_scaler 500/500 (100%)"));
 }
 
-TEST(FitActionScalerStopsEarly, WhenMeanAndStdHaveSettled) {
+TEST(FitActionScaler, StopsEarlyWhenMeanAndStdHaveSettled) {
   test::TempDir dir;
   fs::create_directories(dir.path() / "shards");
   write_vpt_shards(dir.path() / "shards", 4, 50, 101, 9);  // 20,000 rows
