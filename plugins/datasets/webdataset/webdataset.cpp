@@ -99,12 +99,18 @@ class WebDataset : public wm::Dataset {
     const wm::ShardSample& sample = samples_[clip.sample];
     std::string source = sample.shard.string() + ":" + sample.key;
     wm::TarReader shard(sample.shard);
-    auto records = read_records(shard, sample, source);
+    // only the clip's own records are parsed: a recording may hold thousands of frames
+    std::string text = shard.read(*sample.find(records_ext_));
+    auto lines = record_lines(text);
     size_t first = static_cast<size_t>(clip.first_frame);
-    if (first + static_cast<size_t>(span_) > records.size())
-      throw wm::DataError(source, source + ": " + std::to_string(records.size()) +
+    if (first + static_cast<size_t>(span_) > lines.size())
+      throw wm::DataError(source, source + ": " + std::to_string(lines.size()) +
                                       " frame records, a clip from frame " + std::to_string(first) +
                                       " needs " + std::to_string(first + span_));
+    std::vector<wm::json::Value> records;
+    std::string records_source = source + "." + records_ext_ + " from frame " + std::to_string(first);
+    for (size_t t = first; t < first + static_cast<size_t>(span_); ++t)
+      records.push_back(wm::json::parse(lines[t], records_source));
 
     wm::Sample out;
     // video: frames first, first + stride, ... decoded from the member's bytes in memory
@@ -119,7 +125,7 @@ class WebDataset : public wm::Dataset {
     // (movements and angle changes add up) or or-ed (a button held in any frame)
     int64_t steps = request_.frames - 1;
     if (!fields_.empty()) {
-      auto rows = wm::ActionFields(fields_).rows(records, first, static_cast<size_t>(span_), source);
+      auto rows = wm::ActionFields(fields_).rows(records, 0, records.size(), records_source);
       out.tensors["actions"] = rows.view({steps, stride_, rows.size(1)}).sum(1);
       if (rows.size(1) != static_cast<int64_t>(action_names_.size()))
         throw wm::DataError(source, source + ": " + std::to_string(rows.size(1)) +
@@ -127,15 +133,14 @@ class WebDataset : public wm::Dataset {
                                         std::to_string(action_names_.size()));
     }
     if (!buttons_.empty()) {
-      auto held = wm::multi_hot(records, first, static_cast<size_t>(span_), button_fields_,
-                                buttons_, source);
+      auto held = wm::multi_hot(records, 0, records.size(), button_fields_, buttons_, records_source);
       out.tensors["buttons"] = std::get<0>(held.view({steps, stride_, held.size(1)}).max(1));
     }
     auto sampled = torch::arange(0, span_, stride_, torch::kInt64);
     for (const auto& signal : signals_) {
       auto values = signal == "state"
-                        ? wm::frame_vectors(records, first, static_cast<size_t>(span_), signal, source)
-                        : wm::frame_scalars(records, first, static_cast<size_t>(span_), signal, source);
+                        ? wm::frame_vectors(records, 0, records.size(), signal, records_source)
+                        : wm::frame_scalars(records, 0, records.size(), signal, records_source);
       values = values.index_select(0, sampled);
       out.tensors[signal] = signal == "success" ? values.gt(0.5) : values;
     }
@@ -145,10 +150,18 @@ class WebDataset : public wm::Dataset {
   }
 
  private:
-  std::vector<wm::json::Value> read_records(const wm::TarReader& shard,
-                                            const wm::ShardSample& sample,
-                                            const std::string& source) const {
-    return wm::json::parse_lines(shard.read(*sample.find(records_ext_)), source + "." + records_ext_);
+  // the non-empty lines of a .jsonl member, one per frame, unparsed
+  static std::vector<std::string_view> record_lines(const std::string& text) {
+    std::vector<std::string_view> lines;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      std::string_view line(text.data() + start, end - start);
+      if (line.find_first_not_of(" \t\r") != std::string_view::npos) lines.push_back(line);
+      start = end + 1;
+    }
+    return lines;
   }
 
   // samples with both members, from the tar headers; a corrupt shard is skipped with a warning
@@ -176,7 +189,7 @@ class WebDataset : public wm::Dataset {
         // every whole clip: the records tell how many frames the sample has
         wm::TarReader shard(path);
         int64_t frames = static_cast<int64_t>(
-            read_records(shard, samples_[at], path.string() + ":" + samples_[at].key).size());
+            record_lines(shard.read(*samples_[at].find(records_ext_))).size());
         if (frames < span_) ++short_samples;
         for (int64_t start = 0; start + span_ <= frames; start += span_) clips_.push_back({at, start});
       }
@@ -197,11 +210,11 @@ class WebDataset : public wm::Dataset {
     if (fields_.empty()) return;
     const wm::ShardSample& sample = samples_.front();
     wm::TarReader shard(sample.shard);
-    auto records = read_records(shard, sample, sample.shard.string() + ":" + sample.key);
-    if (records.empty())
-      throw wm::Error("webdataset: " + sample.shard.string() + ":" + sample.key + "." +
-                      records_ext_ + " has no frame records");
-    action_names_ = wm::ActionFields(fields_).columns(records.front());
+    std::string source = sample.shard.string() + ":" + sample.key + "." + records_ext_;
+    std::string text = shard.read(*sample.find(records_ext_));
+    auto lines = record_lines(text);
+    if (lines.empty()) throw wm::Error("webdataset: " + source + " has no frame records");
+    action_names_ = wm::ActionFields(fields_).columns(wm::json::parse(lines.front(), source));
   }
 
   wm::video::ClipRequest request_;
