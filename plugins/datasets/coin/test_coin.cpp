@@ -28,6 +28,8 @@ void write_fixture(const test::TempDir& dir) {
       "annotation": [{"id": "7", "segment": [0.2, 1.8], "label": "loosen nuts"}]},
     "gone_video_": {"recipe_type": 3, "class": "ChangeTire", "subset": "training",
       "annotation": [{"id": "8", "segment": [0.0, 1.0], "label": "jack up"}]}}})");
+  std::filesystem::create_directories(dir.path() / "videos/MakeSandwich");
+  std::filesystem::create_directories(dir.path() / "videos/ChangeTire");
   video::write(dir.path() / "videos/MakeSandwich/-0og5p2Q8_U.mp4", grey_ramp(30), {10, 12, "ultrafast"});
   video::write(dir.path() / "videos/ChangeTire/QWe2ht8p7A4.webm", grey_ramp(20), {10, 12, "ultrafast"});
 }

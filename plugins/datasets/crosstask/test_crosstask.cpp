@@ -31,6 +31,7 @@ void write_fixture(const test::TempDir& dir) {
   dir.write("annotations/23521_vidA.csv", "1,0.5,1.5\n3,2.0,2.8\n");
   dir.write("annotations/59684_vidB.csv", "2,0.0,1.0\n");
   dir.write("annotations/23521_vidC.csv", "2,1.0,2.0\n");
+  std::filesystem::create_directories(dir.path() / "videos");
   for (const char* id : {"vidA", "vidB", "vidC"})
     video::write(dir.path() / "videos" / (std::string(id) + ".mp4"), grey_frames(30), {10, 12, "ultrafast"});
 }
@@ -50,9 +51,10 @@ TEST(CrossTask, OneSamplePerStepSegmentNumberedAcrossTasks) {
   EXPECT_EQ(sample.tensors.at("step").item<int64_t>(), 3);
   EXPECT_EQ(sample.tensors.at("action_label").item<int64_t>(), 2);
   EXPECT_EQ(sample.tensors.at("video").sizes(), (std::vector<int64_t>{3, 3, 24, 24}));
-  // segment [2.0, 2.8] s at 10 fps, a 0.3 s clip centred: frame 22 (grey 176)
-  EXPECT_NEAR(sample.tensors.at("video")[0].to(torch::kFloat).mean().item<double>(), 176, 5);
-  Sample shelf = all->get(2);
+  // segment [2.0, 2.8] s at 10 fps, a 0.3 s clip centred starts at 2.25 s: frame 23 (grey 184)
+  EXPECT_NEAR(sample.tensors.at("video")[0].to(torch::kFloat).mean().item<double>(), 184, 5);
+  EXPECT_EQ(all->id(2), "23521_vidC/1") << "videos in (task, video) order";
+  Sample shelf = all->get(3);
   EXPECT_EQ(shelf.tensors.at("action_label").item<int64_t>(), 3 + 1) << "after the 3 jello steps";
   EXPECT_EQ(shelf.tensors.at("task").item<int64_t>(), 1);
 }
@@ -79,7 +81,7 @@ TEST(CrossTask, TruncatedVideoRaisesDataError) {
   write_fixture(dir);
   std::filesystem::resize_file(dir.path() / "videos/vidB.mp4", 64);
   auto all = test::make<Dataset>("crosstask", params(dir));
-  EXPECT_THROW(all->get(2), DataError);
+  EXPECT_THROW(all->get(3), DataError);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ torch::Tensor level_frames(int64_t frames) {
 
 TEST(Manifest, RelativePathsNamedLabelsAndSegments) {
   test::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "data/clips");
   video::write(dir.path() / "data/clips/a.mp4", level_frames(20), {10, 12, "ultrafast"});
   video::write(dir.path() / "data/clips/b, with comma.webm", level_frames(20), {10, 12, "ultrafast"});
   dir.write("data/list.csv", "path,label,start,end\nclips/a.mp4,wave,1.0,1.4\n"
@@ -66,6 +67,7 @@ namespace {
 
 TEST(Manifest, RunsInAnExperimentWithSplitAndSubset) {
   test::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "clips");
   video::write(dir.path() / "clips/a.mp4", level_frames(20), {10, 12, "ultrafast"});
   std::string rows = "path,label,start,end\n";
   for (int i = 0; i < 12; ++i)

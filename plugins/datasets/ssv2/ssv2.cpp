@@ -63,12 +63,19 @@ class Ssv2 : public wm::Dataset {
 
     // labels.json: template -> "class id"
     std::map<std::string, int64_t> classes;
-    for (const auto& [name, id] : read_json(root_ / "labels.json").members())
-      classes[name] = std::stoll(id.to_text());
+    wm::json::Value labels = read_json(root_ / "labels.json");
+    for (const auto& [name, id] : labels.members()) {
+      std::string text = id.to_text();
+      if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+        throw wm::Error("ssv2: labels.json maps '" + name + "' to '" + text +
+                        "', expected a class id such as \"12\"");
+      classes[name] = std::stoll(text);
+    }
     classes_ = static_cast<int64_t>(classes.size());
 
     auto list = root_ / (subset_ + ".json");
-    for (const auto& entry : read_json(list).items()) {
+    wm::json::Value entries = read_json(list);
+    for (const auto& entry : entries.items()) {
       const wm::json::Value* id = entry.find("id");
       if (!id) throw wm::Error("ssv2: an entry of " + list.string() + " has no 'id'");
       Clip clip{id->to_text(), -1, ""};

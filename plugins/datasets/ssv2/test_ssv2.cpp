@@ -29,6 +29,7 @@ void write_fixture(const test::TempDir& dir) {
   dir.write("validation.json", R"([{"id": "5", "label": "holding a phone",
     "template": "Holding [something]", "placeholders": ["a phone"]}])");
   dir.write("test.json", R"([{"id": "1420"}, {"id": "9"}])");
+  std::filesystem::create_directories(dir.path() / "videos");
   for (const char* id : {"74225", "116154", "5", "1420", "9"})
     video::write(dir.path() / "videos" / (std::string(id) + ".webm"), ramp_video(6, 24, 32),
                  {12, 10, "ultrafast"});
