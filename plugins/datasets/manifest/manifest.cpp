@@ -142,4 +142,4 @@ class Manifest : public wm::Dataset {
 }  // namespace
 
 WM_PLUGIN(wm::Dataset, Manifest, "manifest", "1.0.0",
-          "any videos listed in a CSV of path,label[,start,end]")
+          "Any videos listed in a CSV of path,label[,start,end]")

@@ -229,4 +229,4 @@ class WebDataset : public wm::Dataset {
 }  // namespace
 
 WM_PLUGIN(wm::Dataset, WebDataset, "webdataset", "1.0.0",
-          "tar shards of <key>.mp4 + <key>.jsonl frame records (VPT, environment collection)")
+          "Tar shards of <key>.mp4 + <key>.jsonl frame records (VPT, environment collection)")
