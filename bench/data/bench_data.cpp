@@ -24,35 +24,22 @@
 #include "wm/webdataset.h"
 #ifdef WM_BENCH_VIDEO
 #include "wm/video.h"
+
+#include "bench_support.h"
 #endif
 
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
-template <class Body>
-double best_seconds(int repeats, Body&& body) {
-  double best = 1e30;
-  for (int i = 0; i < repeats; ++i) {
-    auto start = Clock::now();
-    body();
-    best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  return best;
-}
+using bench::best_seconds;
 
 std::string run_python(const fs::path& folder, const std::string& script, const std::string& args) {
   std::ofstream(folder / "side.py") << script;
   std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
   std::string command = "OMP_NUM_THREADS=1 " + python + " " + (folder / "side.py").string() + " " +
                         folder.string() + " " + args + " 2>&1";
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  char chunk[4096];
-  while (size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
-  if (pclose(pipe) != 0) throw std::runtime_error("the Python side failed:\n" + output);
-  return output;
+  return bench::output_of(command);
 }
 
 // VPT-style records: mouse in pixels, camera angles in degrees (their differences are actions)

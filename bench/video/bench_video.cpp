@@ -23,6 +23,8 @@
 
 #include "wm/video.h"
 
+#include "bench_support.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -30,26 +32,9 @@ using Clock = std::chrono::steady_clock;
 constexpr int kThreads = 2;
 constexpr int kClips = 30, kClipFrames = 16, kClipStride = 2;
 
-std::string shell(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  char chunk[4096];
-  while (size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
-  if (pclose(pipe) != 0) throw std::runtime_error("failed: " + command + "\n" + output);
-  return output;
-}
+std::string shell(const std::string& command) { return bench::output_of(command); }
 
-// the time `body` takes, best of `repeats` (other work on a shared machine only adds time)
-template <class Body>
-double best_seconds(int repeats, Body&& body) {
-  double best = 1e30;
-  for (int i = 0; i < repeats; ++i) {
-    auto start = Clock::now();
-    body();
-    best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  return best;
-}
+using bench::best_seconds;
 
 // the ffmpeg tool's own decode time (-benchmark's rtime) for one command's input options
 double ffmpeg_seconds(const std::string& input, const std::string& output_options,
