@@ -114,7 +114,10 @@ TEST(Loader, ReplacesAnUnreadableSampleWithTheNextOneWhenTraining) {
     EXPECT_EQ(loader.skipped(), 6) << "per epoch: 2 (then 3 on the way to 4) and 3";
     ASSERT_EQ(loader.skipped_samples().size(), 2u) << "each unreadable sample listed once";
     std::set<std::string> sources;
-    for (const auto& skip : loader.skipped_samples()) sources.insert(skip.source), EXPECT_EQ(skip.message, "truncated");
+    for (const auto& skip : loader.skipped_samples()) {
+      sources.insert(skip.source);
+      EXPECT_EQ(skip.message, "truncated");
+    }
     EXPECT_EQ(sources, (std::set<std::string>{"files/n2.mp4", "files/n3.mp4"}));
   }
 }

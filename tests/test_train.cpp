@@ -115,7 +115,7 @@ TEST(Train, AnyWorkerCountGivesTheSameLosses) {
   std::string yaml = kTinyTraining;
   yaml.replace(yaml.find("size: 16}}"), 10,
                "size: 16}, transforms: [{color_jitter: {brightness: 0.3, hue: 0.1}}, "
-               "{hflip: {action_x: [0], state_x: [0, 4, 8], state_vx: [2, 6, 10]}}]}}");
+               "{hflip: {action_x: [0], state_x: [0, 4, 8], state_vx: [2, 6, 10]}}]}");
   dir.write("exp.yaml", yaml);
   ASSERT_EQ(run_wmhost("run exp.yaml --out serial +data.train.workers=0", dir.path()), 0)
       << read(dir.path() / "wmhost.err");

@@ -119,6 +119,12 @@ struct Loader::State {
     return orders[epoch] = indices;
   }
 
+  // DataError's text starts with its source, which the log names separately
+  static std::string reason(const DataError& e) {
+    std::string text = user_message(e), prefix = e.source() + ": ";
+    return text.rfind(prefix, 0) == 0 ? text.substr(prefix.size()) : text;
+  }
+
   std::string safe_id(int64_t index) const {
     try {
       return dataset.id(index);
@@ -135,12 +141,12 @@ struct Loader::State {
         if (options.transforms) options.transforms->apply(sample, sample_seed(options.seed, sample.id, epoch));
         return sample;
       } catch (const DataError& e) {
-        built.skips.push_back({safe_id(index), e.source(), user_message(e)});
+        built.skips.push_back({safe_id(index), e.source(), reason(e)});
         if (!options.training) return std::nullopt;
         if (++failures >= std::min(kMaxConsecutiveFailures, size()))
           throw Error(options.name + ": " + std::to_string(failures) +
                       " samples in a row could not be read (the last: " + e.source() + ": " +
-                      user_message(e) + "); is the data there and complete?");
+                      reason(e) + "); is the data there and complete?");
         index = (index + 1) % size();
       }
     }

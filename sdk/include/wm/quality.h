@@ -13,7 +13,8 @@ namespace wm::eval {
 
 struct ClipQuality {
   double motion = 0;    // mean |grey(t+1) - grey(t)| over pixels and frame pairs, in grey levels
-  double flow = -1;     // mean optical-flow magnitude, pixels per frame at full size; -1: not computed
+  double flow = -1;     // mean optical-flow magnitude inside the frame's outer eighth, pixels per
+                        // frame at full size; -1: not computed
   double clarity = 0;   // variance of the Laplacian of each frame's grey levels, mean over frames
   int64_t frames = 0, height = 0, width = 0;
 };

@@ -9,8 +9,6 @@
 #include "wm/component.h"      // the plugin kinds
 #include "wm/dataset.h"        // wm::Dataset
 #include "wm/dataset_split.h"  // seeded splits and nested subsets
-#include "wm/loader.h"         // batches from worker threads, seeded shuffling, skipped samples
-#include "wm/transforms.h"     // resize, crops, flip, colour jitter, speed, ... from YAML
 #include "wm/model.h"          // wm::Model
 #include "wm/env.h"            // wm::Env
 #include "wm/metric.h"         // wm::Metric
