@@ -87,6 +87,7 @@ void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunC
                        : std::make_shared<SplitDataset>(base, spec.split);
     log().info("data.{}: {} ({} of {} samples)", name, spec.plugin->name(), dataset->size(),
                base->size());
+    spec.transforms->check_keys(dataset->keys());  // e.g. a flip that would leave actions unmirrored
     context.data.emplace(name, dataset);
   }
   if (experiment.model) {
