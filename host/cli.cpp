@@ -27,7 +27,7 @@ const char* kUsage =
     "  run EXP.yaml [key.path=value ...]   run an experiment (or every point of its sweep)\n"
     "  validate EXP.yaml [key=value ...]   check an experiment without running it\n"
     "  list [datasets|models|envs|metrics] list the plugins found\n"
-    "  describe NAME                       a plugin's or procedure's parameters\n"
+    "  describe NAME                       a plugin's, procedure's or transform's parameters\n"
     "\n"
     "overrides: key.path=value sets an existing key, +key.path=value adds one\n"
     "exit codes: 0 ok, 1 a run failed, 2 bad usage or experiment, 3 a run stopped early\n";
@@ -245,9 +245,16 @@ int command_describe(const Options& options, PluginRegistry& registry) {
     print_schema(procedure->schema());
     return 0;
   }
+  if (const TransformKind* transform = find_transform_kind(name)) {
+    std::cout << name << " (transform, under data.<name>.transforms)\n  " << transform->summary
+              << "\nparameters:\n";
+    print_schema(transform->schema());
+    return 0;
+  }
   std::vector<std::string> known;
   for (const auto* plugin : registry.list()) known.push_back(plugin->name());
   for (const auto& procedure : procedures()) known.push_back(procedure.name);
+  for (const auto& transform : transform_kinds()) known.push_back(transform.name);
   throw Error("nothing called '" + name + "'" + did_you_mean(name, known) +
               "; `wmhost list` shows the plugins, procedures are: " +
               join([] {

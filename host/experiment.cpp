@@ -2,6 +2,7 @@
 
 #include "param_binding.h"
 #include "procedure.h"
+#include "wm/action_scaler.h"
 #include "wm/suggest.h"
 
 namespace wm {
@@ -14,7 +15,8 @@ const std::vector<std::pair<std::string, std::string>>& experiment_keys() {
       {"device", "cpu or cuda (default cpu)"},
       {"base", "file(s) this one inherits from, relative to it"},
       {"global_vars", "free values for ${global_vars.x} interpolation"},
-      {"data", "named datasets: {plugin, params, split, fractions, subset, split_seed}"},
+      {"data", "named datasets: {plugin, params, split, fractions, subset, split_seed, action_scaler, "
+               "transforms, workers, prefetch}"},
       {"model", "the model: {plugin, params}"},
       {"env", "the environment: {plugin, params}"},
       {"metrics", "list of metrics: {plugin, params, name}"},
@@ -105,10 +107,44 @@ ComponentSpec bind_component(const ConfigNode& node, const std::string& key_path
   return spec;
 }
 
+// `transforms: [{resize: {size: [64, 64]}}, {hflip: {}}]`: each step typed like plugin params
+std::shared_ptr<const TransformPipeline> bind_transforms(const ConfigNode* list, const std::string& key_path) {
+  auto pipeline = std::make_shared<TransformPipeline>();
+  if (!list || list->is_null()) return pipeline;
+  std::vector<std::string> known;
+  for (const auto& kind : transform_kinds()) known.push_back(kind.name);
+  if (!list->is_sequence())
+    throw ConfigError(list->loc, key_path, "expected a list of steps, e.g. [{resize: {size: [64, 64]}}]");
+  for (size_t i = 0; i < list->items.size(); ++i) {
+    const ConfigNode& item = list->items[i];
+    std::string at = key_path + "." + std::to_string(i);
+    if (!item.is_map() || item.entries.size() != 1)
+      throw ConfigError(item.loc, at, "each step is one `name: {params}` map; transforms: " + join(known));
+    const auto& [name, params] = item.entries.front();
+    const TransformKind* kind = find_transform_kind(name);
+    if (!kind)
+      throw ConfigError(item.loc, at, "unknown transform '" + name + "'" + did_you_mean(name, known) +
+                                          "; transforms: " + join(known));
+    at += "." + name;
+    Params bound = bind_params(kind->schema(), &params, at, "transform '" + name + "'", item.loc);
+    pipeline->add(kind->make(bound), at, item.loc);
+  }
+  return pipeline;
+}
+
 DataSpec bind_data(const ConfigNode& node, const std::string& key_path, PluginRegistry& registry) {
   DataSpec spec;
   static_cast<ComponentSpec&>(spec) = bind_component(
-      node, key_path, Kind::Dataset, registry, {"split", "fractions", "subset", "split_seed"});
+      node, key_path, Kind::Dataset, registry,
+      {"split", "fractions", "subset", "split_seed", "action_scaler", "transforms", "workers",
+       "prefetch"});
+  spec.transforms = bind_transforms(node.find("transforms"), key_path + ".transforms");
+  spec.workers = std::get<int64_t>(host_value(
+      node, "workers", key_path + ".workers",
+      {"workers", ParamType::Int, Value{int64_t{2}}, "", 0.0, 256.0, {}}));
+  spec.prefetch = std::get<int64_t>(host_value(
+      node, "prefetch", key_path + ".prefetch",
+      {"prefetch", ParamType::Int, Value{int64_t{2}}, "", 1.0, 1024.0, {}}));
   spec.split.split = std::get<std::string>(host_value(
       node, "split", key_path + ".split",
       {"split", ParamType::Choice, Value{std::string("all")}, "", {}, {},
@@ -122,6 +158,17 @@ DataSpec bind_data(const ConfigNode& node, const std::string& key_path, PluginRe
   spec.split.seed = static_cast<uint64_t>(std::get<int64_t>(host_value(
       node, "split_seed", key_path + ".split_seed",
       {"split_seed", ParamType::Int, Value{int64_t{0}}, "", 0.0, {}, {}})));
+  // a scaler file, relative to the YAML that names it; read now so a bad file fails validation
+  spec.action_scaler = std::get<std::string>(host_value(
+      node, "action_scaler", key_path + ".action_scaler",
+      {"action_scaler", ParamType::Path, Value{std::string()}, "", {}, {}, {}}));
+  if (!spec.action_scaler.empty()) {
+    try {
+      ActionScaler::load(spec.action_scaler);
+    } catch (const Error& e) {
+      throw ConfigError(node.find("action_scaler")->loc, key_path + ".action_scaler", e.what());
+    }
+  }
   return spec;
 }
 

@@ -9,6 +9,7 @@
 #include "config_node.h"
 #include "plugin_registry.h"
 #include "wm/dataset_split.h"
+#include "wm/transforms.h"
 
 namespace wm {
 
@@ -25,6 +26,10 @@ struct ComponentSpec {
 
 struct DataSpec : ComponentSpec {
   SplitSpec split;
+  std::string action_scaler;  // a scaler file applied to `actions` ("" for none)
+  int64_t workers = 2;   // loader threads; 0: in the procedure's thread
+  int64_t prefetch = 2;  // batches each loader thread prepares ahead
+  std::shared_ptr<const TransformPipeline> transforms;  // never null; maybe empty
 };
 
 struct ProcedureSpec {

@@ -11,6 +11,7 @@
 #include "experiment.h"
 #include "wm/dataset.h"
 #include "wm/env.h"
+#include "wm/loader.h"
 #include "wm/metric.h"
 #include "wm/metrics_log.h"
 #include "wm/model.h"
@@ -39,6 +40,13 @@ struct Procedure {
   void (*run)(RunContext& context, const Params& params);
 };
 
+// the loader settings of data.<name>: its transforms, `workers` and `prefetch`, the run's seed
+LoaderOptions loader_options(const RunContext& context, const std::string& data,
+                             int64_t batch_size, bool training);
+// a loader with those settings; a training loader starts at `start`
+std::unique_ptr<Loader> open_loader(const RunContext& context, const std::string& data,
+                                    int64_t batch_size, bool training, LoaderPosition start = {});
+
 const std::vector<Procedure>& procedures();
 const Procedure* find_procedure(const std::string& name);
 
@@ -47,5 +55,7 @@ extern const Procedure evaluate_procedure;
 extern const Procedure train_procedure;
 extern const Procedure rollout_procedure;
 extern const Procedure probe_procedure;
+extern const Procedure fit_action_scaler_procedure;
+extern const Procedure tiers_procedure;
 
 }  // namespace wm

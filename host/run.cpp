@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "procedure.h"
+#include "wm/action_scaler.h"
 #include "wm/atomic_file.h"
 #include "wm/log.h"
 #include "wm/runtime.h"
@@ -73,11 +74,20 @@ void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunC
 
   for (const auto& [name, spec] : experiment.data) {
     auto base = registry.create<Dataset>(*spec.plugin, spec.params, spec.where());
+    if (!spec.action_scaler.empty()) {
+      try {
+        base = std::make_shared<ScaledActionsDataset>(
+            base, ActionScaler::load(spec.action_scaler), spec.action_scaler);
+      } catch (const Error& e) {
+        throw Error(spec.where() + ": " + e.what());
+      }
+    }
     auto dataset = spec.split.split == "all" && spec.split.subset >= 1.0
                        ? base
                        : std::make_shared<SplitDataset>(base, spec.split);
     log().info("data.{}: {} ({} of {} samples)", name, spec.plugin->name(), dataset->size(),
                base->size());
+    spec.transforms->check_keys(dataset->keys());  // e.g. a flip that would leave actions unmirrored
     context.data.emplace(name, dataset);
   }
   if (experiment.model) {

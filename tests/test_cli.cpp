@@ -61,7 +61,7 @@ TEST(Cli, ListShowsPluginsOfEveryKind) {
   test::TempDir dir;
   Result result = wmhost("list", dir.path());
   EXPECT_EQ(result.code, 0);
-  EXPECT_THAT(result.out, ContainsRegex("datasets:\n  synthetic +[0-9.]+ +Procedural"));
+  EXPECT_THAT(result.out, ContainsRegex("datasets:\n(  [^\n]*\n)*  synthetic +[0-9.]+ +Procedural"));
   EXPECT_THAT(result.out, ContainsRegex("models:\n  copy_last "));
   EXPECT_THAT(result.out, ContainsRegex("envs:\n(  [^\n]*\n)*  point_mass "));
   EXPECT_THAT(result.out, ContainsRegex("metrics:\n(  [^\n]*\n)*  psnr "));  // listed by name

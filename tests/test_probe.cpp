@@ -117,7 +117,7 @@ env: {plugin: disc_push, params: {size: 16, max_episode_steps: 2}}
 procedure: [{rollout: {policy: model, episodes: 1}}]
 )");
   EXPECT_EQ(wmhost("run exp.yaml --out run", dir.path()), 1);
-  EXPECT_THAT(read(dir.path() / "run" / "log.txt"), ::testing::HasSubstr("it is not a policy"));
+  EXPECT_THAT(read(dir.path() / "run" / "log.txt"), ::testing::HasSubstr("model 'copy_last' does not (it is not a policy"));
 }
 
 }  // namespace

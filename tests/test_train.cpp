@@ -109,6 +109,42 @@ TEST(Train, ResumesAfterAKillWithIdenticalLosses) {
   EXPECT_EQ(losses(dir.path() / "killed"), losses(dir.path() / "whole"));
 }
 
+TEST(Train, AnyWorkerCountGivesTheSameLosses) {
+  test::TempDir dir;
+  // random transforms too: their draws hang on (seed, sample, epoch), not on the thread
+  std::string yaml = kTinyTraining;
+  yaml.replace(yaml.find("size: 16}}"), 10,
+               "size: 16}, transforms: [{color_jitter: {brightness: 0.3, hue: 0.1}}, "
+               "{hflip: {action_x: [0], state_x: [0, 4, 8], state_vx: [2, 6, 10]}}]}");
+  dir.write("exp.yaml", yaml);
+  ASSERT_EQ(run_wmhost("run exp.yaml --out serial +data.train.workers=0", dir.path()), 0)
+      << read(dir.path() / "wmhost.err");
+  ASSERT_EQ(run_wmhost("run exp.yaml --out threaded +data.train.workers=2 +data.train.prefetch=3", dir.path()), 0);
+  auto serial = losses(dir.path() / "serial");
+  EXPECT_EQ(serial.size(), 60u);
+  EXPECT_EQ(serial, losses(dir.path() / "threaded"));
+  dir.write("plain.yaml", kTinyTraining);
+  ASSERT_EQ(run_wmhost("run plain.yaml --out plain", dir.path()), 0);
+  EXPECT_NE(serial, losses(dir.path() / "plain")) << "the transforms did something";
+}
+
+TEST(Train, SkipsUnreadableSamplesAndSaysWhich) {
+  test::TempDir dir;
+  std::string yaml = kTinyTraining;
+  yaml.replace(yaml.find("{plugin: synthetic, params: {samples: 64, frames: 5, size: 16}}"), 63,
+               "{plugin: test_clips, params: {samples: 16, frames: 5, size: 16, unreadable: [3, 9]}}");
+  dir.write("exp.yaml", yaml);
+  std::string plugins = std::string("--plugin-path '") + WM_TEST_BROKEN_PLUGIN_DIR + "/clips' ";
+  ASSERT_EQ(run_wmhost(plugins + "run exp.yaml --out run procedure.0.train.steps=12", dir.path()), 0)
+      << read(dir.path() / "wmhost.err");
+  std::string log = read(dir.path() / "run/log.txt");
+  EXPECT_THAT(log, HasSubstr("skipped unreadable sample 'clip-3' (clips/clip-3.mp4): truncated file"));
+  EXPECT_THAT(log, HasSubstr("skipped unreadable sample 'clip-9' (clips/clip-9.mp4)"));
+  EXPECT_THAT(log, HasSubstr("unreadable samples were skipped"));
+  EXPECT_THAT(read(dir.path() / "run/metrics.jsonl"), HasSubstr("\"skipped_samples\": 6"))
+      << "12 steps of 4 = 3 epochs of 16: both unreadable clips met 3 times";
+}
+
 TEST(Train, NonFiniteLossStopsWithAClearMessage) {
   test::TempDir dir;
   dir.write("exp.yaml", kTinyTraining);

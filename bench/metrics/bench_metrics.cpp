@@ -26,23 +26,16 @@
 #include "wm/lucas_kanade_flow.h"
 #include "wm/metric.h"
 
+#include "bench_support.h"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
 constexpr int kThreads = 2;
 
-// seconds per call of `body`: the fastest of `repeats` after one warm-up call, because on a
-// shared machine other work only ever adds time
+// one warm-up call before timing (first calls allocate and load weights)
 template <class Body>
 double best_seconds(int repeats, Body&& body) {
-  body();
-  std::vector<double> seconds;
-  for (int i = 0; i < repeats; ++i) {
-    auto start = Clock::now();
-    body();
-    seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  return *std::min_element(seconds.begin(), seconds.end());
+  return bench::best_seconds(repeats, body, /*warmups=*/1);
 }
 
 // the PyTorch side: writes random AlexNet and LPIPS head weights for both sides, then times the
@@ -90,11 +83,7 @@ std::map<int, double> pytorch_lpips_seconds(const std::filesystem::path& folder,
   std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
   std::string command = "OMP_NUM_THREADS=" + std::to_string(kThreads) + " " + python + " " +
                         script.string() + " " + folder.string() + " " + std::to_string(pairs);
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char chunk[4096];
-  while (size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
-  if (pclose(pipe) != 0) throw std::runtime_error("the PyTorch side failed (needs python3-torch)");
+  std::string output = bench::output_of(command);
   std::map<int, double> seconds;
   std::istringstream lines(output);
   int size;

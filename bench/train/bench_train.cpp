@@ -41,6 +41,8 @@ constexpr const char* kPython = "/usr/bin/python3";  // Debian's, with torch; py
 // the Python twin (pytorch_twin.py next to this file), embedded by CMake as kPyTorchTwin
 #include "pytorch_twin.inc"
 
+#include "bench_support.h"
+
 //---- the fixed shapes ----
 
 // every parameter the models read is spelled out, so the Python twin needs no defaults
@@ -85,15 +87,7 @@ int64_t status_kb(const char* field) {  // a line of /proc/self/status, in kB
 
 void reset_peak() { std::ofstream("/proc/self/clear_refs") << "5"; }  // VmHWM := VmRSS
 
-std::string output_of(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot run: " + command);
-  std::string output;
-  char chunk[4096];
-  while (size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
-  if (pclose(pipe) != 0) throw std::runtime_error("failed: " + command + "\n" + output);
-  return output;
-}
+using bench::output_of;
 
 fs::path twin_script() {
   static fs::path script = [] {

@@ -132,11 +132,11 @@ void evaluate_run(RunContext& context, const Params& params) {
   at::NoGradGuard no_grad;
   Progress progress("evaluate " + data_name, batches);
   int64_t samples = 0;
+  auto loader = open_loader(context, data_name, batch_size, /*training=*/false);
   for (int64_t b = 0; b < batches; ++b) {
-    std::vector<Sample> items;
-    for (int64_t i = b * batch_size; i < std::min(dataset.size(), (b + 1) * batch_size); ++i)
-      items.push_back(dataset.get(i));
-    Batch batch = collate(items);
+    std::optional<Batch> next = loader->next();
+    if (!next) break;
+    Batch& batch = *next;
     move_to(batch, context.experiment.device);
     for (size_t g = 0; g < horizons; ++g) {
       if (!gaps.empty()) batch.tensors["gap"] = at::scalar_tensor(gaps[g], at::kLong);  // read on the CPU
@@ -165,7 +165,8 @@ void evaluate_run(RunContext& context, const Params& params) {
     progress.advance();
   }
 
-  std::map<std::string, double> values{{"samples", static_cast<double>(samples)}};
+  std::map<std::string, double> values{{"samples", static_cast<double>(samples)},
+                                       {"skipped_samples", static_cast<double>(loader->skipped())}};
   std::string report;
   for (auto* boards : {&model_boards, &baseline_boards})
     for (auto& board : *boards)
@@ -179,6 +180,9 @@ void evaluate_run(RunContext& context, const Params& params) {
   context.metrics_log.append({{"procedure", "evaluate"}, {"data", data_name}}, values);
   write_table(context.dir / ("evaluate_" + data_name), values);
   log().info("evaluate {}: {} samples | {}", data_name, samples, report);
+  if (loader->skipped() > 0)
+    log().warn("evaluate {}: {} unreadable samples were left out; they are listed above in log.txt",
+               data_name, loader->skipped());
 }
 
 }  // namespace

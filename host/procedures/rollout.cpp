@@ -17,6 +17,7 @@
 #include "wm/log.h"
 #include "wm/atomic_file.h"
 #include "wm/progress.h"
+#include "wm/scripted_policy.h"
 
 namespace wm {
 namespace {
@@ -24,8 +25,9 @@ namespace {
 Schema rollout_schema() {
   return Schema{}
       .integer("episodes", 10, "episodes to run").at_least(1)
-      .choice("policy", "random", {"random", "zero", "model"},
-              "random: uniform in the action range; zero: always the zero action; model: the "
+      .choice("policy", "random", {"random", "zero", "expert", "babble", "model"},
+              "random: uniform in the action range; zero: always the zero action; expert, babble: "
+              "the env's own scripted policies (wm::ScriptedPolicy, e.g. metaworld); model: the "
               "model's `action` output for the recent observations (MPC)")
       .integer("context", 2, "policy model: observations (frames) the model sees").at_least(1)
       .text("history_keys", "video,state", "policy model: observation keys stacked over time")
@@ -54,6 +56,7 @@ class ModelPolicy {
  public:
   ModelPolicy(Model& model, const Experiment& experiment, const Params& params)
       : model_(model),
+        model_name_(experiment.model->plugin->name()),
         device_(experiment.device),
         context_(params.get<int64_t>("context")),
         history_keys_(split_keys(params.get<std::string>("history_keys"))) {}
@@ -84,16 +87,23 @@ class ModelPolicy {
                                                  : at::stack(std::vector<at::Tensor>(actions_.begin(), actions_.end()));
     Batch batch = collate({sample});
     move_to(batch, device_);
-    TensorMap out = model_.predict(batch);
+    const std::string not_a_policy =
+        "rollout: policy `model` needs the model to output `action` for an observation batch; "
+        "model '" + model_name_ + "' does not (it is not a policy";
+    TensorMap out;
+    try {
+      out = model_.predict(batch);
+    } catch (const Error& e) {
+      throw Error(not_a_policy + ": " + e.what() + ")");
+    }
     auto found = out.find("action");
-    if (found == out.end())
-      throw Error("rollout: policy `model` needs the model to output `action` for an observation "
-                  "batch; this model does not (it is not a policy)");
+    if (found == out.end()) throw Error(not_a_policy + ")");
     return found->second.reshape({-1}).to(at::kCPU).to(at::kFloat);
   }
 
  private:
   Model& model_;
+  std::string model_name_;
   std::string device_;
   int64_t context_;
   std::vector<std::string> history_keys_;
@@ -140,6 +150,11 @@ void rollout_run(RunContext& context, const Params& params) {
   int64_t max_steps = params.get<int64_t>("max_steps");
   if (max_steps == 0) max_steps = spec.max_episode_steps > 0 ? spec.max_episode_steps : 1000;
   std::string policy = params.get<std::string>("policy");
+  bool scripted_policy = policy == "expert" || policy == "babble";
+  auto* scripted = dynamic_cast<ScriptedPolicy*>(&env);
+  if (scripted_policy && !scripted)
+    throw Error("rollout: policy '" + policy + "' needs an env with scripted policies (e.g. metaworld); "
+                "this env offers only random, zero and model");
   std::optional<ModelPolicy> planner;
   if (policy == "model") planner.emplace(*context.model, context.experiment, params);
   if (planner) context.model->set_training(false);
@@ -160,6 +175,7 @@ void rollout_run(RunContext& context, const Params& params) {
     int64_t steps = 0;
     for (; steps < max_steps; ++steps) {
       at::Tensor action = at::zeros({spec.action_size}, at::kFloat);
+      if (scripted_policy) action = scripted->act(policy);
       if (planner) action = planner->act(spec.action_size);
       if (policy == "random") {
         float* values = action.data_ptr<float>();

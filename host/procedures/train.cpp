@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
-#include <random>
 #include <regex>
 
 #include "../procedure.h"
@@ -108,6 +106,8 @@ class Trainer {
   void run() {
     train::seed_everything(static_cast<uint64_t>(context_.experiment.seed));
     if (p_.get<bool>("resume")) restore();
+    loader_ = open_loader(context_, p_.get<std::string>("data"), batch_size_, true,
+                          {position_.epoch, position_.cursor});
     model_.set_training(true);
     Progress progress("train", p_.get<int64_t>("steps") > 0 ? p_.get<int64_t>("steps") - position_.step : 0);
     int64_t stop_after = p_.get<int64_t>("stop_after_steps"), started_at = position_.step;
@@ -149,6 +149,7 @@ class Trainer {
         values["samples_per_s"] = seconds > 0 ? window_samples / seconds : 0.0;
         values["samples"] = static_cast<double>(position_.samples);
         values["tokens"] = static_cast<double>(position_.tokens);
+        values["skipped_samples"] = static_cast<double>(skipped());
         context_.metrics_log.append({{"procedure", "train"}}, values);
         char status[160];
         std::snprintf(status, sizeof status, "loss %.5f, lr %.2e, %.1f samples/s, %s %.4g/%.4g",
@@ -167,6 +168,9 @@ class Trainer {
     }
     model_.set_training(false);
     plot_loss();
+    if (skipped() > 0)
+      log().warn("train: {} unreadable samples were skipped (each replaced by the next one); "
+                 "they are listed above in log.txt", skipped());
   }
 
  private:
@@ -178,30 +182,15 @@ class Trainer {
            static_cast<double>(position_.cursor) / static_cast<double>(dataset_.size());
   }
 
-  // a fixed permutation per (seed, epoch): the data position is two numbers
-  const std::vector<int64_t>& order() {
-    if (order_epoch_ != position_.epoch) {
-      order_.resize(static_cast<size_t>(dataset_.size()));
-      std::iota(order_.begin(), order_.end(), 0);
-      std::mt19937_64 rng(static_cast<uint64_t>(context_.experiment.seed) * 1000003u +
-                          static_cast<uint64_t>(position_.epoch));
-      std::shuffle(order_.begin(), order_.end(), rng);
-      order_epoch_ = position_.epoch;
-    }
-    return order_;
-  }
-
+  // the loader's batches depend only on (seed, epoch, cursor): any worker count, same losses
   Batch next_batch() {
-    if (position_.cursor + batch_size_ > dataset_.size()) ++position_.epoch, position_.cursor = 0;
-    const auto& indices = order();
-    std::vector<Sample> samples;
-    for (int64_t i = 0; i < batch_size_; ++i)
-      samples.push_back(dataset_.get(indices[static_cast<size_t>(position_.cursor + i)]));
-    position_.cursor += batch_size_;
-    Batch batch = collate(samples);
+    Batch batch = *loader_->next();
+    position_.epoch = loader_->position().epoch, position_.cursor = loader_->position().cursor;
     move_to(batch, context_.experiment.device);
     return batch;
   }
+
+  int64_t skipped() const { return skipped_before_ + (loader_ ? loader_->skipped() : 0); }
 
   [[noreturn]] void fail_nonfinite(double value) {
     std::string last = latest_checkpoint().empty() ? "none yet" : latest_checkpoint().string();
@@ -225,6 +214,7 @@ class Trainer {
       history[static_cast<int64_t>(i)][0] = history_[i].first, history[static_cast<int64_t>(i)][1] = history_[i].second;
     all.emplace_back("history", history);
     all.emplace_back("best", at::scalar_tensor(best_, at::kDouble));
+    all.emplace_back("data/skipped", at::scalar_tensor(skipped(), at::kLong));
     return all;
   }
 
@@ -248,12 +238,12 @@ class Trainer {
     at::NoGradGuard no_grad;
     double sum = 0;
     int64_t batches = std::min(p_.get<int64_t>("eval_batches"), data.size() / batch_size_);
+    auto loader = open_loader(context_, eval, batch_size_, false);
     for (int64_t b = 0; b < batches; ++b) {
-      std::vector<Sample> samples;
-      for (int64_t i = 0; i < batch_size_; ++i) samples.push_back(data.get(b * batch_size_ + i));
-      Batch batch = collate(samples);
-      move_to(batch, context_.experiment.device);
-      sum += model_.loss(batch).loss.item<double>();
+      std::optional<Batch> batch = loader->next();
+      if (!batch) break;
+      move_to(*batch, context_.experiment.device);
+      sum += model_.loss(*batch).loss.item<double>();
     }
     train::set_random_state(saved);
     if (batches == 0) return;
@@ -293,6 +283,7 @@ class Trainer {
     for (const auto& [name, tensor] : saved) {
       if (name == "rng/cpu") train::set_random_state(tensor);
       if (name == "best") best_ = tensor.item<double>();
+      if (name == "data/skipped") skipped_before_ = tensor.item<int64_t>();
       if (name == "position") {
         auto values = tensor.accessor<int64_t, 1>();
         position_ = {values[0], values[1], values[2], values[3], values[4]};
@@ -328,8 +319,8 @@ class Trainer {
   std::string unit_;
   double total_ = 0, best_ = INFINITY;
   Position position_;
-  std::vector<int64_t> order_;
-  int64_t order_epoch_ = -1;
+  std::unique_ptr<Loader> loader_;
+  int64_t skipped_before_ = 0;  // by the runs this one resumes
   std::vector<std::pair<double, double>> history_;
 };
 

@@ -49,7 +49,7 @@ Batch collate(const std::vector<Sample>& samples) {
       stacked = stacked.to(at::kFloat).div_(255.0);
     batch.tensors.emplace(key, std::move(stacked));
   }
-  for (const auto& sample : samples) batch.ids.push_back(sample.id);
+  for (const auto& sample : samples) batch.ids.push_back(sample.id), batch.sources.push_back(sample.source);
   return batch;
 }
 

@@ -5,6 +5,8 @@
 
 #include <ATen/ATen.h>
 
+#include <sys/wait.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -85,6 +87,20 @@ inline at::Tensor read_raw(const std::filesystem::path& file, std::vector<int64_
   std::ifstream(file, std::ios::binary)
       .read(static_cast<char*>(values.data_ptr()), values.numel() * sizeof(double));
   return values;
+}
+
+// runs the built wmhost with `arguments` in folder `cwd`; returns stdout and stderr together
+inline std::string run_wmhost(const std::string& arguments, const std::filesystem::path& cwd,
+                              int& exit_code) {
+  std::string command = "cd '" + cwd.string() + "' && OMP_WAIT_POLICY=PASSIVE '" +
+                        WM_TEST_WMHOST + "' " + arguments + " 2>&1";
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  char chunk[4096];
+  while (size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
+  int status = pclose(pipe);
+  exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return output;
 }
 
 // the message of the wm::Error that `body` throws ("" if none)

@@ -1,6 +1,7 @@
 #include <torch/torch.h>
 
 #include "test_support.h"
+#include "wm/action_scaler.h"
 #include "wm/dataset.h"
 #include "wm/model.h"
 #include "wm/train/adamw.h"
@@ -101,6 +102,39 @@ TEST(VJepaAc, NamesTheParameterWhenActionsHaveTheWrongWidth) {
   auto model = test::make<Model>("vjepa_ac", "{image_size: 16, patch: 4, encoder_dim: 16, encoder_depth: 1, "
                                              "encoder_heads: 2, dim: 32, depth: 1, heads: 2, action_size: 3}");
   EXPECT_THAT(test::error_of([&] { model->loss(batch); }), ::testing::HasSubstr("model.params.action_size"));
+}
+
+TEST(VJepaAc, StandardisesActionsWithAFittedScalerFile) {
+  test::TempDir dir;
+  ActionScaler scaler{{"dx", "dy"}, {0.5, -2.0}, {4.0, 0.0}, 1000, true};  // dy is constant
+  scaler.save(dir.path() / "action_scaler.yaml");
+  // a direct (not residual) predictor: its output depends on the actions from the first step
+  std::string params = kSmall;
+  params.insert(params.size() - 1, ", residual: false");
+  std::string scaled_params = params;
+  scaled_params.insert(scaled_params.size() - 1,
+                       ", action_scaler: " + (dir.path() / "action_scaler.yaml").string());
+  Batch batch = synthetic_batch(2);
+  Batch standardised = batch;
+  standardised.tensors["actions"] = scaler.apply(batch.at("actions"));
+
+  torch::manual_seed(0);
+  auto with_scaler = test::make<Model>("vjepa_ac", scaled_params);
+  torch::manual_seed(0);
+  auto without = test::make<Model>("vjepa_ac", params);
+  torch::NoGradGuard no_grad;
+  EXPECT_FALSE(torch::allclose(without->loss(batch).loss, without->loss(standardised).loss, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(with_scaler->loss(batch).loss, without->loss(standardised).loss, 1e-5, 1e-6));
+}
+
+TEST(VJepaAc, RejectsAScalerOfAnotherActionWidth) {
+  test::TempDir dir;
+  ActionScaler{{"a", "b", "c"}, {0, 0, 0}, {1, 1, 1}, 10, true}.save(dir.path() / "three.json");
+  std::string params = kSmall;
+  params.insert(params.size() - 1, ", action_scaler: " + (dir.path() / "three.json").string());
+  std::string error = test::error_of([&] { test::make<Model>("vjepa_ac", params); });
+  EXPECT_THAT(error, ::testing::HasSubstr("action_scaler"));
+  EXPECT_THAT(error, ::testing::HasSubstr("scales 3 action dimensions"));
 }
 
 }  // namespace

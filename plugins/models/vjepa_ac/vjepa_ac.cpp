@@ -7,6 +7,7 @@
 // last latent is nearest (L1) to the goal's latent; the caller executes the first action.
 #include <torch/torch.h>
 
+#include "wm/action_scaler.h"
 #include "wm/nn/block_causal.h"
 #include "wm/nn/frame_pair_model.h"
 #include "wm/nn/frozen_frame_encoder.h"
@@ -94,8 +95,8 @@ class VJepaAc : public wm::Model {
             .boolean("residual", true,
                      "predict the change from each step's own latent (zero-initialised head: "
                      "training starts at copy-last-latent); false: the reference's direct output")
-            .reals("action_mean", {}, "per-channel mean subtracted from actions (empty: 0)")
-            .reals("action_std", {}, "per-channel std actions are divided by (empty: 1)")
+            .path("action_scaler", "a fit_action_scaler file (YAML/JSON) that standardises "
+                                   "actions, in training and planning (none: actions as recorded)")
             .integer("plan_horizon", 3, "planning: actions per imagined sequence").at_least(1)
             .integer("plan_samples", 128, "planning: CEM sequences per iteration").at_least(2)
             .integer("plan_elites", 12, "planning: lowest-energy sequences kept").at_least(1)
@@ -113,9 +114,7 @@ class VJepaAc : public wm::Model {
         loss_exp_(p.get<double>("loss_exp")) {
     encoder_ = wm::nn::FrozenFrameEncoder(p);
     predictor_ = Predictor(p, encoder_->dim(), encoder_->tokens());
-    action_mean_ = channel_values(p, "action_mean", 0.0);
-    action_std_ = channel_values(p, "action_std", 1.0);
-    if ((action_std_ <= 0).any().item<bool>()) throw p.error("action_std", "must be positive");
+    load_action_scaler(p);
     cem_.horizon = p.get<int64_t>("plan_horizon");
     cem_.samples = p.get<int64_t>("plan_samples");
     cem_.elites = p.get<int64_t>("plan_elites");
@@ -188,13 +187,26 @@ class VJepaAc : public wm::Model {
     };
   }
 
-  at::Tensor channel_values(const wm::Params& p, const std::string& key, double fill) const {
-    auto values = p.get<wm::RealList>(key);
-    if (values.empty()) return torch::full({action_size_}, fill);
-    if (static_cast<int64_t>(values.size()) != action_size_)
-      throw p.error(key, "needs action_size = " + std::to_string(action_size_) + " values, got " +
-                             std::to_string(values.size()));
-    return torch::tensor(std::vector<double>(values.begin(), values.end()), torch::kFloat32);
+  // the scaler's mean and std as tensors, so planning can standardise candidates on any device
+  void load_action_scaler(const wm::Params& p) {
+    action_mean_ = torch::zeros({action_size_});
+    action_std_ = torch::ones({action_size_});
+    const auto& file = p.get<std::string>("action_scaler");
+    if (file.empty()) return;
+    wm::ActionScaler scaler;
+    try {
+      scaler = wm::ActionScaler::load(file);
+    } catch (const wm::Error& e) {
+      throw p.error("action_scaler", e.what());
+    }
+    if (scaler.size() != action_size_)
+      throw p.error("action_scaler", file + " scales " + std::to_string(scaler.size()) +
+                                         " action dimensions, the model has action_size = " +
+                                         std::to_string(action_size_));
+    action_mean_ = torch::tensor(scaler.mean, torch::kFloat64).to(torch::kFloat32);
+    // StandardScaler divides a constant dimension by 1, not 0
+    auto std = torch::tensor(scaler.std, torch::kFloat64).to(torch::kFloat32);
+    action_std_ = torch::where(std == 0, torch::ones_like(std), std);
   }
 
   // normalised actions of the first `steps` transitions: [B, steps, A]

@@ -16,6 +16,9 @@ class Dataset : public Component {
   ~Dataset() override;
 
   virtual int64_t size() const = 0;
+  // Called by several loader threads at once: keep it free of shared mutable state (open a
+  // decoder per call, or guard shared handles). A sample that cannot be read throws
+  // wm::DataError(source, what); the loader skips it.
   virtual Sample get(int64_t index) const = 0;
   // the keys every sample carries, checked against a model's needs before a run starts
   virtual std::vector<KeySpec> keys() const = 0;

@@ -24,6 +24,7 @@ struct Sample {
 struct Batch {
   TensorMap tensors;
   std::vector<std::string> ids;
+  std::vector<std::string> sources;  // each sample's file, if any
   int64_t size() const { return static_cast<int64_t>(ids.size()); }
   // the tensor under key; a missing key throws and lists the keys that exist
   const at::Tensor& at(const std::string& key) const;

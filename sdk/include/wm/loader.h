@@ -1,0 +1,84 @@
+// Loader: batches of a dataset, prepared by worker threads ahead of use. The batch sequence is a
+// function of (seed, position) alone: any worker count, and a run resumed from a checkpointed
+// position, sees exactly the same batches. A sample that cannot be read (wm::DataError) is
+// skipped, counted and logged with its source; the run goes on.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wm/dataset.h"
+
+namespace wm {
+
+class TransformPipeline;
+
+//---- settings and position ----
+
+struct LoaderOptions {
+  int64_t batch_size = 16;
+  // training: a seeded permutation per epoch, endless epochs, an epoch's partial tail dropped,
+  // an unreadable sample replaced by the next readable one in dataset order (batches keep
+  // their size). Otherwise: dataset order, one pass, the tail kept, unreadable samples left out.
+  bool training = true;
+  uint64_t seed = 0;     // of the permutation and of the transforms
+  int64_t workers = 2;   // threads preparing batches; 0: in the calling thread
+  int64_t prefetch = 2;  // batches each worker prepares ahead
+  std::shared_ptr<const TransformPipeline> transforms;  // applied to each sample; may be null
+  std::string name = "data";                            // for messages, e.g. "data.train"
+};
+
+// where the loader stands: the next batch starts at `cursor` in epoch `epoch`'s order
+struct LoaderPosition {
+  int64_t epoch = 0, cursor = 0;
+};
+
+// a sample whose get() threw wm::DataError
+struct SkippedSample {
+  std::string id, source, message;
+};
+
+//---- the loader ----
+
+class Loader {
+ public:
+  // `dataset` must outlive the loader; its get() is called from several threads at once
+  Loader(const Dataset& dataset, LoaderOptions options, LoaderPosition start = {});
+  ~Loader();
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  // the next batch, on the CPU; empty after a one-pass loader's last batch. Any error other
+  // than wm::DataError (in get() or a transform) is rethrown here, in batch order.
+  std::optional<Batch> next();
+
+  LoaderPosition position() const;  // after the batch next() returned last
+  int64_t batches_per_epoch() const;
+  int64_t skipped() const;  // unreadable samples met so far, counting repeats
+  const std::vector<SkippedSample>& skipped_samples() const;  // each unreadable sample once
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// the seed of one sample's random transforms, fixed by (seed, sample id, epoch)
+uint64_t sample_seed(uint64_t seed, const std::string& id, int64_t epoch);
+
+// Runs `work` with one intra-op compute thread on the calling thread only (OpenMP's team size
+// is a per-thread setting; LibTorch's set_num_threads is process-wide). Data work done this way
+// gives identical numbers in any thread and does not fight the training thread for cores.
+class SingleComputeThread {
+ public:
+  SingleComputeThread();
+  ~SingleComputeThread();
+  SingleComputeThread(const SingleComputeThread&) = delete;
+  SingleComputeThread& operator=(const SingleComputeThread&) = delete;
+
+ private:
+  int saved_ = 0;
+};
+
+}  // namespace wm
