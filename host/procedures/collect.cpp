@@ -1,0 +1,176 @@
+// collect: run episodes of a policy in the experiment's env and write them as webdataset tar
+// shards, the layout the `webdataset` dataset plugin reads: per episode `<key>.mp4` (the env's
+// `pixels`) and `<key>.jsonl` with one record per frame: `action` (taken after the frame; the
+// last frame's is zeros), `state`, `reward` (received on arriving at the frame), `success`.
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "../procedure.h"
+#include "wm/log.h"
+#include "wm/progress.h"
+#include "wm/scripted_policy.h"
+#include "wm/tar.h"
+#ifdef WM_HAVE_VIDEO
+#include "wm/video.h"
+#endif
+
+namespace wm {
+namespace {
+
+Schema collect_schema() {
+  return Schema{}
+      .integer("episodes", 10, "episodes to collect").at_least(1)
+      .choice("policy", "expert", {"expert", "babble", "random", "zero"},
+              "expert, babble: the env's scripted policies (wm::ScriptedPolicy); random: uniform "
+              "in the action range; zero: the zero action")
+      .text("out", "episodes", "folder for the shards; relative paths are inside the run folder")
+      .integer("episodes_per_shard", 50, "episodes in one tar shard").at_least(1)
+      .integer("max_steps", 0, "cut episodes at this length (0: the env's own limit)").at_least(0)
+      .integer("steps_after_success", -1,
+               "end an episode this many steps after its first success (-1: run to the env's end)")
+      .at_least(-1)
+      .real("fps", 80, "frame rate written into the videos (Meta-World's control rate is 80 Hz)").at_least(1)
+      .integer("crf", 18, "H.264 quality, 0 (lossless) .. 51").range(0, 51);
+}
+
+void collect_check(const Experiment& experiment, const ProcedureSpec& step) {
+  if (!experiment.env) throw ConfigError(step.loc, step.key_path, "needs an `env:` section");
+}
+
+// one JSON line; numbers with enough digits to round-trip float32
+void append_record(std::string& out, const at::Tensor& action, const at::Tensor& state, double reward,
+                   bool success) {
+  std::ostringstream line;
+  line.precision(9);
+  auto write_array = [&](const at::Tensor& values) {
+    auto flat = values.to(at::kDouble).contiguous();
+    const double* data = flat.data_ptr<double>();
+    line << '[';
+    for (int64_t i = 0; i < flat.numel(); ++i) line << (i ? "," : "") << data[i];
+    line << ']';
+  };
+  line << "{\"action\":";
+  write_array(action);
+  line << ",\"state\":";
+  write_array(state);
+  line << ",\"reward\":" << reward << ",\"success\":" << (success ? "true" : "false") << "}\n";
+  out += line.str();
+}
+
+std::string read_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void collect_run(RunContext& context, const Params& params) {
+#ifndef WM_HAVE_VIDEO
+  throw Error("collect: this wmhost was built without FFmpeg, so it cannot write videos "
+              "(install libavcodec-dev libavformat-dev libswscale-dev and rebuild)");
+#else
+  Env& env = *context.env;
+  EnvSpec spec = env.spec();
+  bool has_pixels = false;
+  for (const auto& key : spec.observation) has_pixels = has_pixels || key.name == "pixels";
+  if (!has_pixels)
+    throw Error("collect: the env has no `pixels` observation; give it a camera (metaworld: "
+                "env.params.camera: corner)");
+  std::string policy = params.get<std::string>("policy");
+  auto* scripted = dynamic_cast<ScriptedPolicy*>(&env);
+  bool scripted_policy = policy == "expert" || policy == "babble";
+  if (scripted_policy && !scripted)
+    throw Error("collect: policy '" + policy + "' needs an env with scripted policies (e.g. metaworld)");
+
+  int64_t episodes = params.get<int64_t>("episodes");
+  int64_t per_shard = params.get<int64_t>("episodes_per_shard");
+  int64_t max_steps = params.get<int64_t>("max_steps");
+  if (max_steps == 0) max_steps = spec.max_episode_steps > 0 ? spec.max_episode_steps : 1000;
+  int64_t after_success = params.get<int64_t>("steps_after_success");
+  std::filesystem::path out = params.get<std::string>("out");
+  if (out.is_relative()) out = context.dir / out;
+  std::filesystem::create_directories(out);
+  video::WriteOptions video_options;
+  video_options.fps = params.get<double>("fps");
+  video_options.crf = static_cast<int>(params.get<int64_t>("crf"));
+
+  uint64_t seed = static_cast<uint64_t>(context.experiment.seed);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> uniform(static_cast<float>(spec.action_low),
+                                                static_cast<float>(spec.action_high));
+  std::unique_ptr<TarWriter> shard;
+  int64_t successes = 0, frames_total = 0, shards = 0;
+  double return_sum = 0;
+  Progress progress("collect", episodes);
+  for (int64_t episode = 0; episode < episodes; ++episode) {
+    if (episode % per_shard == 0) {
+      if (shard) shard->close();
+      char name[32];
+      std::snprintf(name, sizeof name, "shard-%06lld.tar", static_cast<long long>(episode / per_shard));
+      shard = std::make_unique<TarWriter>(out / name);
+      ++shards;
+    }
+    // frame 0 is the reset observation; each step adds one frame
+    TensorMap observation = env.reset(seed * 1000003u + episode);
+    std::vector<at::Tensor> frames{observation.at("pixels")};
+    std::vector<at::Tensor> states{observation.at("state")}, actions;
+    std::vector<double> rewards{0.0};
+    std::vector<bool> success_flags{false};
+    int64_t first_success = -1;
+    for (int64_t step = 0; step < max_steps; ++step) {
+      at::Tensor action = scripted_policy ? scripted->act(policy) : at::zeros({spec.action_size}, at::kFloat);
+      if (policy == "random") {
+        float* values = action.data_ptr<float>();
+        for (int64_t i = 0; i < spec.action_size; ++i) values[i] = uniform(rng);
+      }
+      StepResult result = env.step(action);
+      bool success = result.info.count("success") && result.info.at("success") > 0.5;
+      if (success && first_success < 0) first_success = step;
+      actions.push_back(action.to(at::kFloat));
+      frames.push_back(result.observation.at("pixels"));
+      states.push_back(result.observation.at("state"));
+      rewards.push_back(result.reward);
+      success_flags.push_back(success);
+      return_sum += result.reward;
+      if (result.terminated || result.truncated) break;
+      if (after_success >= 0 && first_success >= 0 && step - first_success >= after_success) break;
+    }
+    actions.push_back(at::zeros({spec.action_size}, at::kFloat));
+    successes += first_success >= 0;
+
+    // the episode's two members
+    char key[32];
+    std::snprintf(key, sizeof key, "episode-%06lld", static_cast<long long>(episode));
+    std::string records;
+    for (size_t t = 0; t < frames.size(); ++t)
+      append_record(records, actions[t], states[t], rewards[t], success_flags[t]);
+    auto video_file = out / (std::string(key) + ".tmp.mp4");
+    video::write(video_file, at::stack(frames), video_options);
+    shard->add(std::string(key) + ".mp4", read_file(video_file));
+    std::filesystem::remove(video_file);
+    shard->add(std::string(key) + ".jsonl", records);
+    frames_total += static_cast<int64_t>(frames.size());
+    progress.advance();
+  }
+  shard->close();
+  std::map<std::string, double> values = {{"episodes", static_cast<double>(episodes)},
+                                          {"frames", static_cast<double>(frames_total)},
+                                          {"shards", static_cast<double>(shards)},
+                                          {"success_rate", static_cast<double>(successes) / episodes},
+                                          {"return_mean", return_sum / episodes}};
+  context.metrics_log.append({{"procedure", "collect"}, {"policy", policy}}, values);
+  log().info("collect: {} episodes ({} frames) in {} shard(s) under {}, success {:.0f}%", episodes,
+             frames_total, shards, out.string(), 100.0 * values["success_rate"]);
+#endif
+}
+
+}  // namespace
+
+const Procedure collect_procedure = {"collect",
+                                     "run a policy in the env and write episodes as webdataset shards",
+                                     &collect_schema, &collect_check, &collect_run};
+
+}  // namespace wm
