@@ -5,7 +5,7 @@ namespace wm {
 const std::vector<Procedure>& procedures() {
   static const std::vector<Procedure> all = {train_procedure, evaluate_procedure, rollout_procedure,
                                              fit_action_scaler_procedure, tiers_procedure,
-                                             probe_procedure};
+                                             probe_procedure, collect_procedure};
   return all;
 }
 

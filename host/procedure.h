@@ -55,6 +55,7 @@ extern const Procedure evaluate_procedure;
 extern const Procedure train_procedure;
 extern const Procedure rollout_procedure;
 extern const Procedure probe_procedure;
+extern const Procedure collect_procedure;
 extern const Procedure fit_action_scaler_procedure;
 extern const Procedure tiers_procedure;
 

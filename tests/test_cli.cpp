@@ -104,7 +104,8 @@ TEST(Cli, RunWritesAFullRunDirectory) {
   EXPECT_THAT(read(run / "log.txt"), ContainsRegex("evaluate val: [0-9]+ samples"));
   std::string metrics = read(run / "metrics.jsonl");
   EXPECT_THAT(metrics, ContainsRegex("\\{\"data\": \"val\", \"procedure\": \"evaluate\", "
-                                     "\"psnr\": [0-9.]+, \"psnr/mse\": [0-9.e-]+, \"samples\": [0-9]+\\}"));
+                                     "\"psnr\": [0-9.]+, \"psnr/mse\": [0-9.e-]+, \"samples\": [0-9]+, "
+                                     "\"skipped_samples\": 0\\}"));
   EXPECT_THAT(metrics, HasSubstr("\"procedure\": \"rollout\""));
   EXPECT_THAT(read(run / "status.json"), HasSubstr("{\"status\": \"ok\""));
 }

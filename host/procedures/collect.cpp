@@ -7,13 +7,12 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include "../procedure.h"
+#include "episode_policy.h"
 #include "wm/log.h"
 #include "wm/progress.h"
-#include "wm/scripted_policy.h"
 #include "wm/tar.h"
 #ifdef WM_HAVE_VIDEO
 #include "wm/video.h"
@@ -23,11 +22,9 @@ namespace wm {
 namespace {
 
 Schema collect_schema() {
-  return Schema{}
-      .integer("episodes", 10, "episodes to collect").at_least(1)
-      .choice("policy", "expert", {"expert", "babble", "random", "zero"},
-              "expert, babble: the env's scripted policies (wm::ScriptedPolicy); random: uniform "
-              "in the action range; zero: the zero action")
+  Schema schema;
+  schema.integer("episodes", 10, "episodes to collect").at_least(1);
+  return add_policy_params(schema, "expert")
       .text("out", "episodes", "folder for the shards; relative paths are inside the run folder")
       .integer("episodes_per_shard", 50, "episodes in one tar shard").at_least(1)
       .integer("max_steps", 0, "cut episodes at this length (0: the env's own limit)").at_least(0)
@@ -40,6 +37,7 @@ Schema collect_schema() {
 
 void collect_check(const Experiment& experiment, const ProcedureSpec& step) {
   if (!experiment.env) throw ConfigError(step.loc, step.key_path, "needs an `env:` section");
+  check_policy_params(experiment, step);
 }
 
 // one JSON line; numbers with enough digits to round-trip float32
@@ -79,11 +77,7 @@ void collect_run(RunContext& context, const Params& params) {
   if (!has_pixels)
     throw Error("collect: the env has no `pixels` observation; give it a camera (metaworld: "
                 "env.params.camera: corner)");
-  std::string policy = params.get<std::string>("policy");
-  auto* scripted = dynamic_cast<ScriptedPolicy*>(&env);
-  bool scripted_policy = policy == "expert" || policy == "babble";
-  if (scripted_policy && !scripted)
-    throw Error("collect: policy '" + policy + "' needs an env with scripted policies (e.g. metaworld)");
+  EpisodePolicy policy("collect", context, params);
 
   int64_t episodes = params.get<int64_t>("episodes");
   int64_t per_shard = params.get<int64_t>("episodes_per_shard");
@@ -98,9 +92,6 @@ void collect_run(RunContext& context, const Params& params) {
   video_options.crf = static_cast<int>(params.get<int64_t>("crf"));
 
   uint64_t seed = static_cast<uint64_t>(context.experiment.seed);
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> uniform(static_cast<float>(spec.action_low),
-                                                static_cast<float>(spec.action_high));
   std::unique_ptr<TarWriter> shard;
   int64_t successes = 0, frames_total = 0, shards = 0;
   double return_sum = 0;
@@ -115,18 +106,16 @@ void collect_run(RunContext& context, const Params& params) {
     }
     // frame 0 is the reset observation; each step adds one frame
     TensorMap observation = env.reset(seed * 1000003u + episode);
+    policy.reset(observation);
     std::vector<at::Tensor> frames{observation.at("pixels")};
     std::vector<at::Tensor> states{observation.at("state")}, actions;
     std::vector<double> rewards{0.0};
     std::vector<bool> success_flags{false};
     int64_t first_success = -1;
     for (int64_t step = 0; step < max_steps; ++step) {
-      at::Tensor action = scripted_policy ? scripted->act(policy) : at::zeros({spec.action_size}, at::kFloat);
-      if (policy == "random") {
-        float* values = action.data_ptr<float>();
-        for (int64_t i = 0; i < spec.action_size; ++i) values[i] = uniform(rng);
-      }
+      at::Tensor action = policy.act();
       StepResult result = env.step(action);
+      policy.observe(result.observation, action);
       bool success = result.info.count("success") && result.info.at("success") > 0.5;
       if (success && first_success < 0) first_success = step;
       actions.push_back(action.to(at::kFloat));
@@ -161,7 +150,7 @@ void collect_run(RunContext& context, const Params& params) {
                                           {"shards", static_cast<double>(shards)},
                                           {"success_rate", static_cast<double>(successes) / episodes},
                                           {"return_mean", return_sum / episodes}};
-  context.metrics_log.append({{"procedure", "collect"}, {"policy", policy}}, values);
+  context.metrics_log.append({{"procedure", "collect"}, {"policy", policy.name()}}, values);
   log().info("collect: {} episodes ({} frames) in {} shard(s) under {}, success {:.0f}%", episodes,
              frames_total, shards, out.string(), 100.0 * values["success_rate"]);
 #endif

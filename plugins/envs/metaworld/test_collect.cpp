@@ -1,6 +1,5 @@
 #include <torch/torch.h>
 
-#include <cstdlib>
 #include <filesystem>
 
 #include "test_support.h"
@@ -21,9 +20,9 @@ env: {plugin: metaworld, params: {task: pick-place, camera: corner, width: 32, h
 procedure:
   - collect: {episodes: 3, policy: expert, episodes_per_shard: 2, out: shards}
 )");
-  std::string command = "cd '" + dir.path().string() + "' && '" + WM_TEST_WMHOST +
-                        "' run collect.yaml +threads=1 --out run > wmhost.log 2>&1";
-  ASSERT_EQ(std::system(command.c_str()), 0) << "see " << dir.path() / "wmhost.log";
+  int exit_code = 0;
+  std::string output = test::run_wmhost("run collect.yaml +threads=1 --out run", dir.path(), exit_code);
+  ASSERT_EQ(exit_code, 0) << output;
   EXPECT_TRUE(fs::exists(dir.path() / "run/shards/shard-000000.tar"));
   EXPECT_TRUE(fs::exists(dir.path() / "run/shards/shard-000001.tar"));
 

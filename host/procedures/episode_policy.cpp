@@ -1,0 +1,109 @@
+#include "episode_policy.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+
+#include "wm/frame_records.h"  // split_list
+#include "wm/scripted_policy.h"
+
+namespace wm {
+
+Schema& add_policy_params(Schema& schema, const std::string& default_policy) {
+  return schema
+      .choice("policy", default_policy, {"random", "zero", "expert", "babble", "model"},
+              "random: uniform in the action range; zero: always the zero action; expert, babble: "
+              "the env's own scripted policies (wm::ScriptedPolicy, e.g. metaworld); model: the "
+              "model's `action` output for the recent observations (MPC)")
+      .integer("context", 2, "policy model: observations (frames) the model sees").at_least(1)
+      .text("history_keys", "video,state", "policy model: observation keys stacked over time");
+}
+
+void check_policy_params(const Experiment& experiment, const ProcedureSpec& step) {
+  if (step.params.get<std::string>("policy") == "model" && !experiment.model)
+    throw step.params.error("policy", "`model` needs a `model:` section");
+}
+
+EpisodePolicy::EpisodePolicy(const std::string& procedure, RunContext& context, const Params& params)
+    : procedure_(procedure),
+      name_(params.get<std::string>("policy")),
+      env_(*context.env),
+      spec_(env_.spec()),
+      rng_(static_cast<uint64_t>(context.experiment.seed)) {
+  if (name_ == "expert" || name_ == "babble") {
+    scripted_ = dynamic_cast<ScriptedPolicy*>(&env_);
+    if (!scripted_)
+      throw Error(procedure_ + ": policy '" + name_ + "' needs an env with scripted policies (e.g. "
+                  "metaworld); this env offers random, zero and model");
+  }
+  if (name_ == "model") {
+    model_ = context.model.get();
+    model_name_ = context.experiment.model->plugin->name();
+    device_ = context.experiment.device;
+    context_ = params.get<int64_t>("context");
+    history_keys_ = split_list(params.get<std::string>("history_keys"));
+    model_->set_training(false);
+  }
+}
+
+void EpisodePolicy::reset(const TensorMap& observation) {
+  observations_.clear(), actions_.clear();
+  if (model_) observations_.push_back(observation);
+}
+
+void EpisodePolicy::observe(const TensorMap& observation, const at::Tensor& action) {
+  if (!model_) return;
+  observations_.push_back(observation);
+  actions_.push_back(action);
+  while (static_cast<int64_t>(observations_.size()) > context_) observations_.pop_front();
+  while (actions_.size() + 1 > observations_.size()) actions_.pop_front();
+}
+
+at::Tensor EpisodePolicy::act() {
+  if (scripted_) return scripted_->act(name_);
+  if (model_) return ask_model();
+  at::Tensor action = at::zeros({spec_.action_size}, at::kFloat);
+  if (name_ == "random") {
+    std::uniform_real_distribution<float> uniform(static_cast<float>(spec_.action_low),
+                                                  static_cast<float>(spec_.action_high));
+    float* values = action.data_ptr<float>();
+    for (int64_t i = 0; i < spec_.action_size; ++i) values[i] = uniform(rng_);
+  }
+  return action;
+}
+
+// a batch of one: the last observations (history keys stacked over time, e.g. video [1, C, ...],
+// state [1, C, S]), the C-1 actions between them, the other keys (e.g. `goal`) as they are;
+// predict() returns `action` [1, A]
+at::Tensor EpisodePolicy::ask_model() {
+  Sample sample;
+  for (const auto& [key, value] : observations_.back()) {
+    bool stacked = std::find(history_keys_.begin(), history_keys_.end(), key) != history_keys_.end();
+    if (!stacked) {
+      sample.tensors[key] = value;
+      continue;
+    }
+    std::vector<at::Tensor> steps;
+    for (const auto& observation : observations_) steps.push_back(observation.at(key));
+    sample.tensors[key] = at::stack(steps);
+  }
+  sample.tensors["actions"] =
+      actions_.empty() ? at::zeros({0, spec_.action_size}, at::kFloat)
+                       : at::stack(std::vector<at::Tensor>(actions_.begin(), actions_.end()));
+  Batch batch = collate({sample});
+  move_to(batch, device_);
+  const std::string not_a_policy =
+      procedure_ + ": policy `model` needs the model to output `action` for an observation batch; "
+      "model '" + model_name_ + "' does not (it is not a policy";
+  TensorMap out;
+  try {
+    out = model_->predict(batch);
+  } catch (const Error& e) {
+    throw Error(not_a_policy + ": " + e.what() + ")");
+  }
+  auto found = out.find("action");
+  if (found == out.end()) throw Error(not_a_policy + ")");
+  return found->second.reshape({-1}).to(at::kCPU).to(at::kFloat);
+}
+
+}  // namespace wm
