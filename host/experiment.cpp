@@ -15,8 +15,8 @@ const std::vector<std::pair<std::string, std::string>>& experiment_keys() {
       {"device", "cpu or cuda (default cpu)"},
       {"base", "file(s) this one inherits from, relative to it"},
       {"global_vars", "free values for ${global_vars.x} interpolation"},
-      {"data", "named datasets: {plugin, params, split, fractions, subset, split_seed, action_scaler, "
-               "transforms, workers, prefetch}"},
+      {"data", "named datasets: {plugin, params, ids, split, fractions, subset, split_seed, "
+               "action_scaler, transforms, workers, prefetch}"},
       {"model", "the model: {plugin, params}"},
       {"env", "the environment: {plugin, params}"},
       {"metrics", "list of metrics: {plugin, params, name}"},
@@ -136,8 +136,8 @@ DataSpec bind_data(const ConfigNode& node, const std::string& key_path, PluginRe
   DataSpec spec;
   static_cast<ComponentSpec&>(spec) = bind_component(
       node, key_path, Kind::Dataset, registry,
-      {"split", "fractions", "subset", "split_seed", "action_scaler", "transforms", "workers",
-       "prefetch"});
+      {"ids", "split", "fractions", "subset", "split_seed", "action_scaler", "transforms",
+       "workers", "prefetch"});
   spec.transforms = bind_transforms(node.find("transforms"), key_path + ".transforms");
   spec.workers = std::get<int64_t>(host_value(
       node, "workers", key_path + ".workers",
@@ -167,6 +167,15 @@ DataSpec bind_data(const ConfigNode& node, const std::string& key_path, PluginRe
       ActionScaler::load(spec.action_scaler);
     } catch (const Error& e) {
       throw ConfigError(node.find("action_scaler")->loc, key_path + ".action_scaler", e.what());
+    }
+  }
+  spec.ids = std::get<std::string>(host_value(
+      node, "ids", key_path + ".ids", {"ids", ParamType::Path, Value{std::string()}, "", {}, {}, {}}));
+  if (!spec.ids.empty()) {
+    try {
+      if (read_id_list(spec.ids).empty()) throw Error(spec.ids + ": the id list is empty");
+    } catch (const Error& e) {
+      throw ConfigError(node.find("ids")->loc, key_path + ".ids", e.what());
     }
   }
   return spec;

@@ -82,6 +82,13 @@ void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunC
         throw Error(spec.where() + ": " + e.what());
       }
     }
+    if (!spec.ids.empty()) {
+      auto listed = std::make_shared<ListedDataset>(base, read_id_list(spec.ids), spec.ids);
+      log().info("data.{}: {} samples listed in {}{}", name, listed->size(), spec.ids,
+                 listed->missing() ? fmt::format(" ({} listed ids not in the data)", listed->missing())
+                                   : std::string());
+      base = listed;
+    }
     auto dataset = spec.split.split == "all" && spec.split.subset >= 1.0
                        ? base
                        : std::make_shared<SplitDataset>(base, spec.split);

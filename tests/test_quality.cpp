@@ -127,6 +127,33 @@ TEST(Tiers, SortsClipsOfKnownQuality) {
   EXPECT_THAT(read(dir.path() / "run/metrics.jsonl"), HasSubstr("\"skipped_samples\": 1"));
 }
 
+// the tier lists select data: data.<name>.ids keeps the listed samples, then split and subset
+TEST(Tiers, AListNamedByIdsSelectsTheData) {
+  test::TempDir dir;
+  dir.write("exp.yaml", kTiers);
+  ASSERT_EQ(run_wmhost("run exp.yaml --out run", dir.path()), 0) << read(dir.path() / "out.txt");
+  dir.write("gold.yaml", R"(experiment: gold
+data:
+  clips: {plugin: test_clips, params: {samples: 12, unreadable: [6]}, ids: run/tiers/gold.txt}
+procedure:
+  - tiers: {data: clips, fractions: [0.5, 0.5, 0.0], flow: false}
+)");
+  ASSERT_EQ(run_wmhost("run gold.yaml --out gold", dir.path()), 0) << read(dir.path() / "out.txt");
+  auto gold = lines(dir.path() / "run/tiers/gold.txt");
+  auto scored = lines(dir.path() / "gold/tiers/scores.csv");
+  ASSERT_EQ(scored.size(), gold.size() + 1);
+  for (size_t i = 1; i < scored.size(); ++i)
+    EXPECT_NE(std::find(gold.begin(), gold.end(), scored[i].substr(0, scored[i].find(','))), gold.end())
+        << scored[i];
+  EXPECT_THAT(read(dir.path() / "gold/log.txt"), HasSubstr("data.clips: 3 samples listed in"));
+
+  dir.write("other.txt", "# ids of another data set\nvideo-1\n");
+  EXPECT_EQ(run_wmhost("run gold.yaml --out other data.clips.ids=other.txt", dir.path()), 1);
+  EXPECT_THAT(read(dir.path() / "out.txt"), HasSubstr("none of its 1 ids is a sample of this data set"));
+  EXPECT_EQ(run_wmhost("validate gold.yaml data.clips.ids=missing.txt", dir.path()), 2);
+  EXPECT_THAT(read(dir.path() / "out.txt"), HasSubstr("data.clips.ids"));
+}
+
 TEST(Tiers, ThresholdsOnOneScore) {
   test::TempDir dir;
   dir.write("exp.yaml", kTiers);

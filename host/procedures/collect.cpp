@@ -25,7 +25,8 @@ Schema collect_schema() {
   Schema schema;
   schema.integer("episodes", 10, "episodes to collect").at_least(1);
   return add_policy_params(schema, "expert")
-      .text("out", "episodes", "folder for the shards; relative paths are inside the run folder")
+      .path("out", "folder for the shards, relative to the YAML file (default: `episodes` in the "
+                   "run folder)")
       .integer("episodes_per_shard", 50, "episodes in one tar shard").at_least(1)
       .integer("max_steps", 0, "cut episodes at this length (0: the env's own limit)").at_least(0)
       .integer("steps_after_success", -1,
@@ -85,7 +86,7 @@ void collect_run(RunContext& context, const Params& params) {
   if (max_steps == 0) max_steps = spec.max_episode_steps > 0 ? spec.max_episode_steps : 1000;
   int64_t after_success = params.get<int64_t>("steps_after_success");
   std::filesystem::path out = params.get<std::string>("out");
-  if (out.is_relative()) out = context.dir / out;
+  if (out.empty()) out = context.dir / "episodes";
   std::filesystem::create_directories(out);
   video::WriteOptions video_options;
   video_options.fps = params.get<double>("fps");

@@ -1,6 +1,9 @@
 #include "wm/dataset_split.h"
 
+#include <algorithm>
+#include <fstream>
 #include <numeric>
+#include <unordered_set>
 
 #include "wm/error.h"
 
@@ -57,5 +60,39 @@ int64_t SplitDataset::base_index(int64_t index) const {
 
 Sample SplitDataset::get(int64_t index) const { return base_->get(base_index(index)); }
 std::string SplitDataset::id(int64_t index) const { return base_->id(base_index(index)); }
+
+ListedDataset::ListedDataset(std::shared_ptr<Dataset> base, const std::vector<std::string>& ids,
+                             const std::string& list_name)
+    : base_(std::move(base)) {
+  std::unordered_set<std::string> wanted(ids.begin(), ids.end());
+  size_t found = 0;
+  for (int64_t i = 0; i < base_->size(); ++i)
+    if (wanted.count(base_->id(i))) indices_.push_back(i), ++found;
+  missing_ = static_cast<int64_t>(wanted.size() - std::min(found, wanted.size()));
+  if (indices_.empty())
+    throw Error(list_name + ": none of its " + std::to_string(wanted.size()) +
+                " ids is a sample of this data set (was the list written for other data?)");
+}
+
+int64_t ListedDataset::base_index(int64_t index) const {
+  WM_CHECK(index >= 0 && index < size()) << "index " << index << " of " << size();
+  return indices_[static_cast<size_t>(index)];
+}
+
+Sample ListedDataset::get(int64_t index) const { return base_->get(base_index(index)); }
+std::string ListedDataset::id(int64_t index) const { return base_->id(base_index(index)); }
+
+std::vector<std::string> read_id_list(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw Error(file + ": cannot read the id list");
+  std::vector<std::string> ids;
+  std::string line;
+  while (std::getline(in, line)) {
+    line.erase(0, line.find_first_not_of(" \t"));
+    line.erase(line.find_last_not_of(" \t\r") + 1);
+    if (!line.empty() && line[0] != '#') ids.push_back(line);
+  }
+  return ids;
+}
 
 }  // namespace wm

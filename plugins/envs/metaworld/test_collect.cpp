@@ -18,15 +18,15 @@ seed: 1
 env: {plugin: metaworld, params: {task: pick-place, camera: corner, width: 32, height: 32,
                                   max_episode_steps: 40}}
 procedure:
-  - collect: {episodes: 3, policy: expert, episodes_per_shard: 2, out: shards}
+  - collect: {episodes: 3, policy: expert, episodes_per_shard: 2, out: shards}  # next to the YAML
 )");
   int exit_code = 0;
   std::string output = test::run_wmhost("run collect.yaml +threads=1 --out run", dir.path(), exit_code);
   ASSERT_EQ(exit_code, 0) << output;
-  EXPECT_TRUE(fs::exists(dir.path() / "run/shards/shard-000000.tar"));
-  EXPECT_TRUE(fs::exists(dir.path() / "run/shards/shard-000001.tar"));
+  EXPECT_TRUE(fs::exists(dir.path() / "shards/shard-000000.tar"));
+  EXPECT_TRUE(fs::exists(dir.path() / "shards/shard-000001.tar"));
 
-  std::string shards = (dir.path() / "run/shards/*.tar").string();
+  std::string shards = (dir.path() / "shards/*.tar").string();
   auto data = test::make<Dataset>("webdataset", "{shards: '" + shards +
                                                     "', action_fields: action, signals: 'state, reward, success', frames: 8}");
   ASSERT_EQ(data->size(), 3);

@@ -31,6 +31,29 @@ class SplitDataset : public Dataset {
   std::vector<int64_t> indices_;
 };
 
+// the samples whose ids a list names (e.g. a quality tier written by the `tiers` procedure), in
+// the base's order. Listed ids the data set lacks are counted, not fatal; none found throws
+// wm::Error naming the list.
+class ListedDataset : public Dataset {
+ public:
+  ListedDataset(std::shared_ptr<Dataset> base, const std::vector<std::string>& ids,
+                const std::string& list_name);
+  int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
+  Sample get(int64_t index) const override;
+  std::vector<KeySpec> keys() const override { return base_->keys(); }
+  std::string id(int64_t index) const override;
+  int64_t missing() const { return missing_; }  // listed ids the base does not have
+
+ private:
+  int64_t base_index(int64_t index) const;
+  std::shared_ptr<Dataset> base_;
+  std::vector<int64_t> indices_;
+  int64_t missing_ = 0;
+};
+
+// one id per line; blank lines and `#` comments skipped; an unreadable file throws wm::Error
+std::vector<std::string> read_id_list(const std::string& file);
+
 // a number in [0, 1) fixed by (id, salt, seed): the coin every split and subset decision uses
 double stable_unit_hash(const std::string& id, const std::string& salt, uint64_t seed);
 
