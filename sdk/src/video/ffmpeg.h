@@ -50,6 +50,10 @@ void route_ffmpeg_log();
 // this thread's last FFmpeg error line since the previous call, then forgets it
 std::string last_ffmpeg_error();
 
+// packed RGB24 rows (linesize bytes apart) -> planes R, G, B of uint8 [3, height, width]
+void rgb24_to_planes(const uint8_t* rgb, int64_t linesize, int64_t width, int64_t height,
+                     uint8_t* planes);
+
 // SWS_BILINEAR etc. for a scaler name; throws wm::Error listing the names for an unknown one
 int scaler_flags(const std::string& name);
 
