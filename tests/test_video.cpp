@@ -148,6 +148,12 @@ TEST(VideoReader, SeekingGivesTheFramesOfAFullDecode) {
       int64_t first = std::lround(std::ceil(start * 25 - 1e-6));
       EXPECT_TRUE(clip.equal(all.slice(0, first, first + 6))) << name << " start " << start;
       EXPECT_NEAR(reader.last_times()[0], times[first], 1e-9) << name << " start " << start;
+      // every other frame (B-frames included) from the same start
+      request.stride = 2;
+      auto strided = reader.read_clip(request);
+      int64_t last = std::min<int64_t>(first + 10, all.size(0) - 1);
+      EXPECT_TRUE(strided.slice(0, 0, (last - first) / 2 + 1).equal(all.slice(0, first, last + 1, 2)))
+          << name << " start " << start << " stride 2";
     }
   }
 }

@@ -92,6 +92,9 @@ struct Reader::Impl {
   bool replay = false;     // next_frame() hands out `frame` again (after a seek check)
   bool fresh = true;       // nothing decoded since the file was opened
   double last_time = 0;    // time of `frame`
+  // frames presented before this time are not wanted: the decoder skips those no other frame
+  // refers to (H.264's non-reference B-frames, a third of their decoding work), never others
+  double unwanted_before = -INFINITY;
 
   std::unique_ptr<SwsContext, FreeScaler> scaler;
   int colorspace = -1, color_range = -1;  // what `scaler`'s colour tables were set for
@@ -209,7 +212,12 @@ bool Reader::Impl::next_frame() {
       continue;
     }
     if (code < 0) fail("cannot read", code);
-    if (packet->stream_index == stream_index) code = avcodec_send_packet(decoder.get(), packet.get());
+    if (packet->stream_index == stream_index) {
+      bool unwanted = packet->pts != AV_NOPTS_VALUE &&
+                      (packet->pts - stream_start) * time_base < unwanted_before;
+      decoder->skip_frame = unwanted ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+      code = avcodec_send_packet(decoder.get(), packet.get());
+    }
     av_packet_unref(packet.get());
     if (code < 0 && code != AVERROR(EAGAIN)) fail("corrupt video data", code);
   }
@@ -345,6 +353,12 @@ at::Tensor Reader::read_clip(const ClipRequest& request) {
   };
   auto filled = [&] { return static_cast<int64_t>(file.times.size()); };
 
+  // every stride-th frame from the first at or after start: the frames before it are not needed,
+  // unless the clip may start past the last frame and is padded from the one before it
+  double frame_time = file.info.fps > 0 ? 1 / file.info.fps : 0;
+  bool frames_follow = file.duration_known && frame_time > 0 &&
+                       request.start + 4 * frame_time + 0.5 < file.info.duration;
+  file.unwanted_before = request.fps == 0 && frames_follow ? request.start - frame_time / 2 : -INFINITY;
   file.seek(request.start);
   bool have_previous = false;
   double previous_time = 0;
@@ -366,7 +380,6 @@ at::Tensor Reader::read_clip(const ClipRequest& request) {
       have_previous = true;
     }
     // after the last frame: it is the nearest until its display time is over
-    double frame_time = file.info.fps > 0 ? 1 / file.info.fps : 0;
     while (have_previous && filled() < request.frames &&
            target(filled()) < previous_time + frame_time - kTimeTolerance)
       emit(file.previous.get(), previous_time);
@@ -411,6 +424,7 @@ at::Tensor Reader::read_all(int64_t width, int64_t height, const std::string& sc
   Impl& file = *impl_;
   int flags = scaler_flags(scaler);
   auto [out_width, out_height] = file.output_size(width, height);
+  file.unwanted_before = -INFINITY;
   file.seek(0);
   // room for the container's count and one more (estimated counts run over by a frame), grown
   // geometrically when the estimate was short
