@@ -54,8 +54,8 @@ struct MemoryFile {
 };
 
 // uint8 [count, 3, height, width], uninitialised. A whole video is hundreds of megabytes of fresh
-// memory whose first writes fault a 4 KiB page at a time, a fifth of a full decode's time; where
-// Linux offers transparent huge pages on request, it asks for 2 MiB pages instead.
+// memory whose first writes fault in a 4 KiB page at a time (a large share of read_all's time
+// in a profile); where Linux offers transparent huge pages on request, it asks for 2 MiB pages.
 at::Tensor new_frames(int64_t count, int64_t height, int64_t width) {
   auto frames = at::empty({count, 3, height, width}, at::kByte);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
