@@ -15,6 +15,7 @@
 
 #include "../procedure.h"
 #include "wm/atomic_file.h"
+#include "wm/frame_records.h"  // split_list
 #include "wm/linear_probe.h"
 #include "wm/log.h"
 #include "wm/lucas_kanade_flow.h"
@@ -39,17 +40,7 @@ Schema probe_schema() {
 }
 
 std::vector<std::string> probe_names(const Params& params) {
-  std::vector<std::string> names;
-  std::string text = params.get<std::string>("probes");
-  for (size_t start = 0; start <= text.size();) {
-    size_t comma = std::min(text.find(',', start), text.size());
-    std::string name = text.substr(start, comma - start);
-    name.erase(0, name.find_first_not_of(' '));
-    name.erase(name.find_last_not_of(' ') + 1);
-    if (!name.empty()) names.push_back(name);
-    start = comma + 1;
-  }
-  return names;
+  return split_list(params.get<std::string>("probes"));
 }
 
 void probe_check(const Experiment& experiment, const ProcedureSpec& step) {
