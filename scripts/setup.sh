@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-openmp
-  libmujoco-dev libqhull-dev libosmesa6-dev
+  libmujoco-dev libqhull-dev libosmesa6-dev libegl1 libegl-mesa0
   libavcodec-dev libavformat-dev libswscale-dev libavutil-dev ffmpeg
   libboost-dev libboost-program-options-dev
   libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libgloo-dev libpng-dev

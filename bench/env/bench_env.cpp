@@ -1,7 +1,7 @@
 // bench_env: the metaworld env against raw MuJoCo on the same model in the same run.
 //   1. env steps/s per core: the plugin through wm::Env (tensors in and out) vs mj_step x 5
 //   2. vectorised throughput: wm::VectorEnv on 1 and 2 threads
-//   3. render fps (OSMesa, corner camera) at 64, 128, 224 px
+//   3. render fps at 64, 128, 224 px with OSMesa and with EGL, each in a child process
 //   4. expert success over N seeds per task (a markdown table)
 //   5. contact share: random actions vs babbling from each spawn mode
 // Usage: bench_env [--seeds 50] [--only steps,vector,render,experts,babbling]
@@ -119,25 +119,54 @@ void bench_vector() {
 
 //---- 3. rendering ----
 
+const int kRenderSizes[] = {64, 128, 224};
+
+// in a child process (MuJoCo binds one GL backend per process): "<size> <steps/s>" per size
+void render_child(const std::string& gl) {
+  const int steps = 200;
+  for (int size : kRenderSizes) {
+    auto env = make_env("{task: pick-place, camera: corner, gl: " + gl + ", width: " + std::to_string(size) +
+                        ", height: " + std::to_string(size) + ", max_episode_steps: 100000}");
+    env->reset(0);
+    auto start = Clock::now();
+    for (int step = 0; step < steps; ++step) env->step(at::tensor({0.5f, 0.2f, -0.2f, 1.f}));
+    std::printf("%d %.2f\n", size, steps / seconds_since(start));
+    std::fflush(stdout);
+  }
+}
+
+// steps/s per size from a child rendering with `gl`; empty if that backend cannot render here
+std::vector<double> render_rates(const std::string& gl) {
+  std::vector<double> rates;
+  char self[4096] = "";
+  if (readlink("/proc/self/exe", self, sizeof self - 1) < 0) return rates;  // popen's shell has its own
+  FILE* child = popen(("'" + std::string(self) + "' --render-child " + gl + " 2>/dev/null").c_str(), "r");
+  int size;
+  double rate;
+  while (child && std::fscanf(child, "%d %lf", &size, &rate) == 2) rates.push_back(rate);
+  if (child) pclose(child);
+  return rates;
+}
+
 void bench_render() {
-  const int steps = 60;
-  std::printf("## render fps (OSMesa on the CPU, pick-place, corner camera, step + render; no shadows, no MSAA)\n\n");
-  std::printf("| size | steps/s with pixels | state-only steps/s |\n|---:|---:|---:|\n");
+  std::printf("## render fps (pick-place, corner camera, step + render; no shadows, no MSAA)\n\n");
   auto plain = make_env("{task: pick-place, max_episode_steps: 100000}");
   plain->reset(0);
   auto start = Clock::now();
-  for (int step = 0; step < steps * 10; ++step) plain->step(at::zeros({4}));
-  double state_rate = steps * 10 / seconds_since(start);
-  for (int size : {64, 128, 224}) {
-    auto env = make_env("{task: pick-place, camera: corner, width: " + std::to_string(size) +
-                        ", height: " + std::to_string(size) + ", max_episode_steps: 100000}");
-    env->reset(0);
-    start = Clock::now();
-    for (int step = 0; step < steps; ++step) env->step(at::tensor({0.5f, 0.2f, -0.2f, 1.f}));
-    std::printf("| %d | %.1f | %.0f |\n", size, steps / seconds_since(start), state_rate);
-    std::fflush(stdout);
+  for (int step = 0; step < 600; ++step) plain->step(at::zeros({4}));
+  double state_rate = 600 / seconds_since(start);
+  // `gl: egl` takes a GPU when there is one, else Mesa's software device (llvmpipe, like OSMesa)
+  auto osmesa = render_rates("osmesa"), egl = render_rates("egl");
+  std::printf("| size | OSMesa steps/s | EGL steps/s | EGL / OSMesa | state-only steps/s |\n|---:|---:|---:|---:|---:|\n");
+  for (size_t i = 0; i < std::size(kRenderSizes); ++i) {
+    auto cell = [&](const std::vector<double>& rates) {
+      return i < rates.size() ? std::to_string(static_cast<int>(rates[i] + 0.5)) : std::string("n/a");
+    };
+    std::string ratio = i < osmesa.size() && i < egl.size() ? std::to_string(egl[i] / osmesa[i]).substr(0, 4) + "x" : "n/a";
+    std::printf("| %d | %s | %s | %s | %.0f |\n", kRenderSizes[i], cell(osmesa).c_str(), cell(egl).c_str(),
+                ratio.c_str(), state_rate);
   }
-  std::printf("\n");
+  std::printf("\nn/a: that GL library is missing (apt install libosmesa6 / libegl1 libegl-mesa0).\n\n");
 }
 
 //---- 4. experts ----
@@ -232,6 +261,10 @@ int main(int argc, char** argv) {
     setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
     setenv("OMP_NUM_THREADS", "1", 0);
     execv("/proc/self/exe", argv);
+  }
+  if (argc == 3 && std::string(argv[1]) == "--render-child") {
+    render_child(argv[2]);
+    return 0;
   }
   int seeds = 50;
   std::string only = "steps,vector,render,experts,babbling";

@@ -33,6 +33,9 @@ class MetaWorld : public wm::Env, public wm::ScriptedPolicy {
         .choice("camera", "none", kCameras, "render `pixels` uint8 [3, H, W] from this camera; none: state only")
         .integer("width", 64, "image width in pixels").range(1, 2048)
         .integer("height", 64, "image height in pixels").range(1, 2048)
+        .choice("gl", "auto", gl_backends(),
+                "pixels' GL: auto (EGL on a GPU, else OSMesa), egl (also Mesa's software device) or osmesa")
+        .integer("egl_device", -1, "EGL device index, e.g. one GPU per env; -1: the first GPU").at_least(-1)
         .choice("spawn", "task", {"task", "drop", "strike", "push"},
                 "reset: the task's start; babbling starts: drop (object held), strike (hand a few cm "
                 "away), push (hand touching it)");
@@ -49,7 +52,9 @@ class MetaWorld : public wm::Env, public wm::ScriptedPolicy {
     if (camera != "none") {
       renderer_ = std::make_unique<OffscreenRenderer>(sim_.model(), camera,
                                                       static_cast<int>(params.get<int64_t>("width")),
-                                                      static_cast<int>(params.get<int64_t>("height")));
+                                                      static_cast<int>(params.get<int64_t>("height")),
+                                                      params.get<std::string>("gl"),
+                                                      static_cast<int>(params.get<int64_t>("egl_device")));
     }
   }
 

@@ -1,49 +1,27 @@
 #include "offscreen_renderer.h"
 
-#include <dlfcn.h>
-
-
 #include "wm/error.h"
 
 namespace wm::metaworld {
 
 namespace {
 
-// OSMesa is opened at run time, so the plugin loads (and state-only observations work) on a
-// machine without it; only asking for pixels needs it. Declarations as in GL/osmesa.h.
-using OSMesaContext = void*;
-constexpr unsigned kOsmesaRgba = 0x1908, kGlUnsignedByte = 0x1401;
+// a context bound for one scope; released at its end so another thread can draw with it next
+class Bound {
+ public:
+  explicit Bound(GlContext& gl) : gl_(gl) { gl_.make_current(); }
+  ~Bound() { gl_.release(); }
+  Bound(const Bound&) = delete;
+  Bound& operator=(const Bound&) = delete;
 
-struct OsMesa {
-  OSMesaContext (*create)(unsigned format, int depth, int stencil, int accum, OSMesaContext share);
-  unsigned char (*make_current)(OSMesaContext, void* buffer, unsigned type, int width, int height);
-  void (*destroy)(OSMesaContext);
+ private:
+  GlContext& gl_;
 };
-
-const OsMesa& osmesa() {
-  static const OsMesa api = [] {
-    // global, so MuJoCo's GL loader finds OSMesaGetProcAddress
-    void* library = dlopen("libOSMesa.so.8", RTLD_NOW | RTLD_GLOBAL);
-    if (!library) library = dlopen("libOSMesa.so", RTLD_NOW | RTLD_GLOBAL);
-    if (!library)
-      throw Error("metaworld: pixels need OSMesa, which is not installed (Debian/Ubuntu: apt install "
-                  "libosmesa6); state-only observations (camera: none) work without it");
-    OsMesa api{};
-    api.create = reinterpret_cast<decltype(api.create)>(dlsym(library, "OSMesaCreateContextExt"));
-    api.make_current = reinterpret_cast<decltype(api.make_current)>(dlsym(library, "OSMesaMakeCurrent"));
-    api.destroy = reinterpret_cast<decltype(api.destroy)>(dlsym(library, "OSMesaDestroyContext"));
-    if (!api.create || !api.make_current || !api.destroy)
-      throw Error("metaworld: libOSMesa lacks OSMesaCreateContextExt; reinstall libosmesa6");
-    return api;
-  }();
-  return api;
-}
 
 }  // namespace
 
 struct OffscreenRenderer::Context {
-  OSMesaContext gl = nullptr;
-  std::vector<uint8_t> framebuffer;  // OSMesa's window buffer; MuJoCo draws into its own FBO
+  std::unique_ptr<GlContext> gl;
   mjvScene scene;
   mjvCamera camera;
   mjvOption option;
@@ -57,7 +35,7 @@ std::vector<std::string> OffscreenRenderer::camera_names(const mjModel* model) {
 }
 
 OffscreenRenderer::OffscreenRenderer(const mjModel* model, const std::string& camera, int width,
-                                     int height)
+                                     int height, const std::string& gl, int egl_device)
     : model_(model), width_(width), height_(height), context_(std::make_unique<Context>()) {
   camera_ = mj_name2id(model, mjOBJ_CAMERA, camera.c_str());
   if (camera_ < 0) {
@@ -70,15 +48,8 @@ OffscreenRenderer::OffscreenRenderer(const mjModel* model, const std::string& ca
                 " is outside 1.." + std::to_string(model->vis.global.offwidth) + "x" +
                 std::to_string(model->vis.global.offheight));
   Context& c = *context_;
-  c.gl = osmesa().create(kOsmesaRgba, 24, 8, 0, nullptr);
-  if (!c.gl)
-    throw Error("metaworld: cannot create an OSMesa GL context for pixels (install libosmesa6: "
-                "apt install libosmesa6); state-only observations work without it");
-  c.framebuffer.resize(static_cast<size_t>(width) * height * 4);
-  if (!osmesa().make_current(c.gl, c.framebuffer.data(), kGlUnsignedByte, width, height)) {
-    osmesa().destroy(c.gl);
-    throw Error("metaworld: OSMesaMakeCurrent failed; check the libosmesa6 installation");
-  }
+  c.gl = GlContext::create(gl, egl_device, width, height);
+  Bound bound(*c.gl);
   mjv_defaultScene(&c.scene);
   mjv_defaultCamera(&c.camera);
   mjv_defaultOption(&c.option);
@@ -93,20 +64,20 @@ OffscreenRenderer::OffscreenRenderer(const mjModel* model, const std::string& ca
 
 OffscreenRenderer::~OffscreenRenderer() {
   Context& c = *context_;
-  osmesa().make_current(c.gl, c.framebuffer.data(), kGlUnsignedByte, width_, height_);
+  Bound bound(*c.gl);
   mjr_freeContext(&c.render);
   mjv_freeScene(&c.scene);
-  osmesa().destroy(c.gl);
 }
 
 void OffscreenRenderer::render(const mjData* data, uint8_t* out) {
   Context& c = *context_;
-  if (!osmesa().make_current(c.gl, c.framebuffer.data(), kGlUnsignedByte, width_, height_))
-    throw Error("metaworld: OSMesaMakeCurrent failed while rendering");
   mjrRect viewport{0, 0, width_, height_};
   mjv_updateScene(model_, const_cast<mjData*>(data), &c.option, nullptr, &c.camera, mjCAT_ALL, &c.scene);
-  mjr_render(viewport, &c.scene, &c.render);
-  mjr_readPixels(rgb_.data(), nullptr, viewport, &c.render);
+  {
+    Bound bound(*c.gl);
+    mjr_render(viewport, &c.scene, &c.render);
+    mjr_readPixels(rgb_.data(), nullptr, viewport, &c.render);
+  }
   // OpenGL rows run bottom-up; interleaved RGB becomes channels-first
   const size_t plane = static_cast<size_t>(width_) * height_;
   for (int row = 0; row < height_; ++row) {

@@ -1,6 +1,6 @@
-// Off-screen rendering of a MuJoCo scene on the CPU (OSMesa + MuJoCo's mjr_* renderer): one GL
-// context per renderer, made current on whatever thread renders, so environments stepped by a
-// thread pool each render into their own buffer.
+// Off-screen rendering of a MuJoCo scene with MuJoCo's mjr_* renderer in an EGL (GPU) or OSMesa
+// (CPU) context: one GL context per renderer, bound on whatever thread renders, so environments
+// stepped by a thread pool each render into their own buffer.
 #pragma once
 #include <mujoco/mujoco.h>
 
@@ -9,12 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "gl_context.h"
+
 namespace wm::metaworld {
 
 class OffscreenRenderer {
  public:
-  // throws if `camera` is not in the model or the size exceeds the model's offscreen buffer
-  OffscreenRenderer(const mjModel* model, const std::string& camera, int width, int height);
+  // throws if `camera` is not in the model, the size exceeds the model's offscreen buffer or the
+  // GL backend (gl_context.h) is missing
+  OffscreenRenderer(const mjModel* model, const std::string& camera, int width, int height,
+                    const std::string& gl = "auto", int egl_device = -1);
   ~OffscreenRenderer();
   OffscreenRenderer(const OffscreenRenderer&) = delete;
   OffscreenRenderer& operator=(const OffscreenRenderer&) = delete;

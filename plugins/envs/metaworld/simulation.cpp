@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 
 #include "wm/error.h"
@@ -30,8 +31,19 @@ Vec3 uniform(const Box3& box, std::mt19937_64& rng) {
   return v;
 }
 
+// MuJoCo's default error handler prints "Press Enter to exit" and ends the process; a run gets an
+// exception it can report instead (set once, and only if the host has not set its own)
+void report_mujoco_errors_as_exceptions() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (!mju_user_error)
+      mju_user_error = [](const char* message) { throw Error(std::string("metaworld: MuJoCo: ") + message); };
+  });
+}
+
 // a model from MJCF text, through MuJoCo's virtual file system
 mjModel* load_model(const std::string& xml, const std::string& task) {
+  report_mujoco_errors_as_exceptions();
   mjVFS vfs;
   mj_defaultVFS(&vfs);
   const char* file = "scene.xml";

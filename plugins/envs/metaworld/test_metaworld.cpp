@@ -1,4 +1,9 @@
+#include <dlfcn.h>
 #include <torch/torch.h>
+
+#include <cstdio>
+#include <functional>
+#include <optional>
 
 #include "test_support.h"
 #include "wm/env.h"
@@ -184,8 +189,10 @@ TEST(MetaWorld, TopviewAndCornerSeeDifferentImages) {
 
 //---- many at once ----
 
-TEST(MetaWorld, VectorEnvWithPixelsMatchesSerialStepping) {
-  const std::string params = "camera: corner, width: 32, height: 32";
+// the envs of a thread pool render what the same envs render one by one (their GL contexts move
+// between threads); `gl` is the params' GL choice
+void expect_vector_pixels_match_serial(const std::string& gl) {
+  const std::string params = "camera: corner, width: 32, height: 32" + gl;
   std::vector<std::shared_ptr<Env>> envs, serial;
   for (int i = 0; i < 3; ++i) {
     envs.push_back(make_env("pick-place", params));
@@ -205,6 +212,89 @@ TEST(MetaWorld, VectorEnvWithPixelsMatchesSerialStepping) {
       EXPECT_EQ(result.reward[i], expected.reward);
     }
   }
+}
+
+TEST(MetaWorld, VectorEnvWithPixelsMatchesSerialStepping) { expect_vector_pixels_match_serial(""); }
+
+//---- GL backends ----
+// MuJoCo looks its GL functions up once per process, so a test that picks a backend runs it in a
+// child process: gtest's threadsafe death tests re-run this binary for just that statement.
+
+bool egl_installed() {
+  // RTLD_LOCAL keeps libEGL out of MuJoCo's sight, so this process can still use OSMesa
+  static const bool installed = dlopen("libEGL.so.1", RTLD_NOW | RTLD_LOCAL) != nullptr;
+  return installed;
+}
+
+// runs `body` in a child process; it passes when the child exits 0 and its stderr matches `pattern`
+void in_child_process(const std::function<void()>& body, const std::string& pattern = "") {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        body();
+        std::_Exit(::testing::Test::HasFailure() ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), pattern);
+}
+
+// pick-place's corner view at reset and after 10 expert steps
+at::Tensor frames_with(const std::string& gl) {
+  auto env = make_env("pick-place", "camera: corner, width: 48, height: 36, gl: " + gl);
+  std::vector<at::Tensor> frames{env->reset(3).at("pixels")};
+  for (int step = 0; step < 10; ++step) env->step(policies_of(*env).act("expert"));
+  frames.push_back(env->step(policies_of(*env).act("expert")).observation.at("pixels"));
+  return torch::stack(frames);
+}
+
+TEST(MetaWorldGl, EglDrawsWhatOsMesaDraws) {
+  if (!egl_installed()) GTEST_SKIP() << "libEGL is not installed (apt install libegl1 libegl-mesa0)";
+  // the children re-run this test from the top: they find the parent's folder in the environment
+  const char* kFolder = "WM_TEST_GL_FRAMES";
+  std::optional<test::TempDir> dir;
+  if (!std::getenv(kFolder)) setenv(kFolder, dir.emplace().path().c_str(), 1);
+  const std::filesystem::path folder = std::getenv(kFolder);
+  for (std::string gl : {"egl", "osmesa"})
+    in_child_process([&] { torch::save(frames_with(gl), (folder / (gl + ".pt")).string()); });
+  unsetenv(kFolder);
+  at::Tensor egl, osmesa;
+  torch::load(egl, (folder / "egl.pt").string());
+  torch::load(osmesa, (folder / "osmesa.pt").string());
+  ASSERT_EQ(egl.sizes(), osmesa.sizes());
+  EXPECT_GT(egl.to(torch::kFloat).std().item<double>(), 5.0) << "not a blank image";
+  double difference = (egl.to(torch::kFloat) - osmesa.to(torch::kFloat)).abs().mean().item<double>();
+  // identical on Mesa (both llvmpipe); a GPU rasterises edges a little differently
+  EXPECT_LT(difference, 4.0) << "mean absolute difference between EGL's and OSMesa's frames";
+}
+
+TEST(MetaWorldGl, EglEnvsRenderOnAThreadPool) {
+  if (!egl_installed()) GTEST_SKIP() << "libEGL is not installed (apt install libegl1 libegl-mesa0)";
+  in_child_process([] { expect_vector_pixels_match_serial(", gl: egl"); });
+}
+
+TEST(MetaWorldGl, AProcessRendersWithOneBackend) {
+  if (!egl_installed()) GTEST_SKIP() << "libEGL is not installed (apt install libegl1 libegl-mesa0)";
+  in_child_process(
+      [] {
+        make_env("reach", "camera: topview, gl: osmesa");
+        std::fprintf(stderr, "%s\n", test::error_of([] { make_env("reach", "camera: topview, gl: egl"); }).c_str());
+      },
+      "already renders with osmesa.*same `gl`");
+}
+
+TEST(MetaWorldGl, AMissingEglDeviceListsTheDevices) {
+  if (!egl_installed()) GTEST_SKIP() << "libEGL is not installed (apt install libegl1 libegl-mesa0)";
+  in_child_process(
+      [] {
+        std::fprintf(stderr, "%s\n",
+                     test::error_of([] { make_env("reach", "camera: topview, gl: egl, egl_device: 9"); }).c_str());
+      },
+      "egl_device 9 does not exist; the EGL devices are: 0 ");
+}
+
+TEST(MetaWorldGl, AnUnknownBackendListsTheChoices) {
+  std::string error = test::error_of([] { make_env("reach", "camera: topview, gl: vulkan"); });
+  EXPECT_THAT(error, HasSubstr("osmesa"));
+  EXPECT_THAT(error, HasSubstr("egl"));
 }
 
 //---- babbling ----
