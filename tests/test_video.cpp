@@ -158,6 +158,45 @@ TEST(VideoReader, SeekingGivesTheFramesOfAFullDecode) {
   }
 }
 
+// Clips skip the frames they drop when no other frame refers to them (H.264's non-reference
+// B-frames), deciding from packet times before decoding: each clip must still hold exactly the
+// frames a full decode has at the planned places, for strides and resampling rates alike.
+TEST(VideoReader, ClipsThatSkipFramesHoldTheFramesOfAFullDecode) {
+  test::TempDir dir;
+  for (std::string name : {"pattern.mp4", "pattern.webm"}) {
+    auto file = test_pattern(dir, name, name == "pattern.mp4" ? "libx264 -bf 3 -b_strategy 0" : "libvpx-vp9", 20);
+    Reader reader(file, 1);
+    const auto all = reader.read_all();
+    const std::vector<double> times = reader.last_times();
+    const auto count = static_cast<int64_t>(times.size());
+    std::mt19937 random(11);
+    for (int trial = 0; trial < 24; ++trial) {
+      ClipRequest request;
+      request.frames = 1 + trial % 7;
+      request.start = std::uniform_real_distribution<double>(0, 3.0)(random);
+      std::vector<int64_t> expected;
+      if (trial % 3 == 2) {
+        request.fps = std::vector<double>{7, 12.5, 40}[trial % 9 / 3];
+        for (int64_t k = 0; k < request.frames; ++k) {  // the nearest frame; ties: the earlier
+          double target = request.start + k / request.fps;
+          int64_t after = std::lower_bound(times.begin(), times.end(), target - 1e-6) - times.begin();
+          if (after == count || (after > 0 && target - times[after - 1] <= times[after] - target)) --after;
+          expected.push_back(after);
+        }
+      } else {
+        request.stride = 1 + trial % 4;
+        int64_t first = std::lower_bound(times.begin(), times.end(), request.start - 1e-6) - times.begin();
+        for (int64_t k = 0; k < request.frames; ++k) expected.push_back(std::min(first + k * request.stride, count - 1));
+      }
+      auto clip = reader.read_clip(request);
+      for (int64_t k = 0; k < request.frames; ++k)
+        EXPECT_TRUE(clip[k].equal(all[expected[k]]))
+            << name << " start " << request.start << " stride " << request.stride << " fps " << request.fps
+            << ": frame " << k << " should be frame " << expected[k];
+    }
+  }
+}
+
 TEST(VideoReader, StrideKeepsEveryKthFrameFromStart) {
   test::TempDir dir;
   auto file = dir.path() / "counter.mp4";

@@ -1,7 +1,7 @@
 // bench_video: decode speed of wm::video::Reader against the ffmpeg tool (the limit: same
 // libraries, no tensors) and PyAV (Debian python3-av), in the same run, 2 decoder threads each.
 //   (a) full decode of a 224x224, 30 s, 25 fps H.264 and VP9 file to RGB frames;
-//   (b) sampled clips: 16 frames at stride 2 from random start times, each clip opening the file
+//   (b) sampled clips: 16 frames at stride 2 and 4 from random start times, each clip opening the file
 //       and seeking, as a data loader does; one decoder thread (loaders run clips in parallel,
 //       and PyAV 10 hung closing a frame-threaded decoder left mid-stream).
 // Run: build/bench/video/bench_video   (a few minutes; needs the ffmpeg tool and python3-av)
@@ -30,7 +30,8 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 constexpr int kThreads = 2;
-constexpr int kClips = 30, kClipFrames = 16, kClipStride = 2;
+constexpr int kClips = 30, kClipFrames = 16;
+constexpr int kClipStrides[] = {2, 4};
 
 std::string shell(const std::string& command) { return bench::output_of(command); }
 
@@ -53,7 +54,7 @@ constexpr const char* kPyAvSide = R"py(
 import sys, time, av
 mode, file, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
 starts = [float(s) for s in sys.argv[4].split(",")] if len(sys.argv) > 4 else []
-frames, stride = 16, 2
+frames, stride = 16, int(sys.argv[5]) if len(sys.argv) > 5 else 1
 
 def full():
     with av.open(file) as container:
@@ -91,11 +92,12 @@ print(best, count)
 )py";
 
 double pyav_seconds(const fs::path& folder, const std::string& mode, const fs::path& file,
-                    const std::string& starts = "") {
+                    const std::string& starts = "", int stride = 1) {
   std::ofstream(folder / "pyav_side.py") << kPyAvSide;
   std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
   std::istringstream out(shell(python + " " + (folder / "pyav_side.py").string() + " " + mode + " " +
-                               file.string() + " " + std::to_string(kThreads) + " " + starts));
+                               file.string() + " " + std::to_string(kThreads) + " " + starts + " " +
+                               std::to_string(stride)));
   double seconds = 0;
   out >> seconds;
   return seconds;
@@ -133,7 +135,7 @@ int main(int, char** argv) {
   std::printf("  %-22s %9s %9s %9s   %6s   %6s\n", "", "wmhost", "ffmpeg", "PyAV", "vs ffmpeg",
               "vs PyAV");
   std::mt19937 random(3);
-  std::uniform_real_distribution<double> start_time(0, 30 - kClipFrames * kClipStride / 25.0 - 0.1);
+  std::uniform_real_distribution<double> start_time(0, 30 - kClipFrames * 4 / 25.0 - 0.1);  // room for stride 4
   std::vector<double> starts(kClips);
   for (double& start : starts) start = std::round(start_time(random) * 1000) / 1000;
   std::string start_list;
@@ -152,27 +154,29 @@ int main(int, char** argv) {
     report((label + " full decode").c_str(), frames, ours, ffmpeg, pyav);
 
     // (b) sampled clips, each from a fresh open
-    wm::video::ClipRequest request;
-    request.frames = kClipFrames;
-    request.stride = kClipStride;
-    double clips_ours = best_seconds(3, [&] {
-      for (double start : starts) {
-        request.start = start;
-        wm::video::Reader(file, 1).read_clip(request);
+    for (int stride : kClipStrides) {
+      wm::video::ClipRequest request;
+      request.frames = kClipFrames;
+      request.stride = stride;
+      double clips_ours = best_seconds(3, [&] {
+        for (double start : starts) {
+          request.start = start;
+          wm::video::Reader(file, 1).read_clip(request);
+        }
+      });
+      double clips_ffmpeg = 1e30;
+      for (int i = 0; i < 3; ++i) {
+        double total = 0;
+        for (double start : starts)
+          total += ffmpeg_seconds("-ss " + std::to_string(start) + " -i " + file.string(),
+                                  "-vf select='not(mod(n\\," + std::to_string(stride) +
+                                      "))' -frames:v " + std::to_string(kClipFrames), 1);
+        clips_ffmpeg = std::min(clips_ffmpeg, total);
       }
-    });
-    double clips_ffmpeg = 1e30;
-    for (int i = 0; i < 3; ++i) {
-      double total = 0;
-      for (double start : starts)
-        total += ffmpeg_seconds("-ss " + std::to_string(start) + " -i " + file.string(),
-                                "-vf select='not(mod(n\\," + std::to_string(kClipStride) +
-                                    "))' -frames:v " + std::to_string(kClipFrames), 1);
-      clips_ffmpeg = std::min(clips_ffmpeg, total);
+      double clips_pyav = pyav_seconds(folder, "clips", file, start_list, stride);
+      std::string row = label + " clips " + std::to_string(kClipFrames) + "x" + std::to_string(stride);
+      report(row.c_str(), int64_t(kClips) * kClipFrames, clips_ours, clips_ffmpeg, clips_pyav);
     }
-    double clips_pyav = pyav_seconds(folder, "clips", file, start_list);
-    report((label + " clips 16x2").c_str(), int64_t(kClips) * kClipFrames, clips_ours, clips_ffmpeg,
-           clips_pyav);
   }
   fs::remove_all(folder);
   return 0;

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <deque>
+#include <unordered_set>
 
 #include "ffmpeg.h"
 #include "wm/error.h"
@@ -22,6 +24,9 @@ namespace {
 
 // a frame counts as "at" a time up to this much before it (timestamps are rounded to ticks)
 constexpr double kTimeTolerance = 1e-6;
+// packets come in decoding order, at most this many frames away from presentation order (H.264
+// and HEVC reorder at most 16), so reading this many past a time shows every frame before it
+constexpr int kReorderWindow = 32;
 
 // an in-memory file for libavformat: read and seek over a string
 struct MemoryFile {
@@ -92,9 +97,14 @@ struct Reader::Impl {
   bool replay = false;     // next_frame() hands out `frame` again (after a seek check)
   bool fresh = true;       // nothing decoded since the file was opened
   double last_time = 0;    // time of `frame`
-  // frames presented before this time are not wanted: the decoder skips those no other frame
-  // refers to (H.264's non-reference B-frames, a third of their decoding work), never others
-  double unwanted_before = -INFINITY;
+  // A clip's plan (plan_clip): packets read ahead of the decoder, the pts of those already sent
+  // since the last seek, and, when `skipping`, the pts of the frames the clip keeps. The decoder
+  // then skips the other frames that no frame refers to (H.264's non-reference B-frames, about
+  // a third of the decoding work), never others.
+  std::deque<PacketPtr> ahead;
+  std::vector<int64_t> sent_pts;
+  std::unordered_set<int64_t> kept_pts;
+  bool skipping = false;
 
   std::unique_ptr<SwsContext, FreeScaler> scaler;
   int colorspace = -1, color_range = -1;  // what `scaler`'s colour tables were set for
@@ -122,8 +132,11 @@ struct Reader::Impl {
 
   void open(int threads);
   double seconds(const AVFrame* decoded) const;
+  double seconds(int64_t pts) const { return (pts - stream_start) * time_base; }
+  bool read_packet(AVPacket* into);
   bool next_frame();
   void seek(double start);
+  void plan_clip(const ClipRequest& request);
   void check_complete() const;
   std::pair<int64_t, int64_t> output_size(int64_t width, int64_t height) const;
   void convert(const AVFrame* source, at::Tensor& out, int64_t width, int64_t height, int flags);
@@ -185,7 +198,21 @@ double Reader::Impl::seconds(const AVFrame* decoded) const {
   int64_t pts = decoded->best_effort_timestamp;
   if (pts == AV_NOPTS_VALUE) pts = decoded->pts;
   if (pts == AV_NOPTS_VALUE) return last_time + (info.fps > 0 ? 1 / info.fps : 0);
-  return (pts - stream_start) * time_base;
+  return seconds(pts);
+}
+
+// the next packet of the video stream from the demuxer into `into`; false at the end
+bool Reader::Impl::read_packet(AVPacket* into) {
+  while (true) {
+    int code = av_read_frame(format.get(), into);
+    if (code == AVERROR_EOF || (code < 0 && avio_feof(format->pb))) {
+      if (format->pb && format->pb->error < 0) fail("read error", format->pb->error);
+      return false;
+    }
+    if (code < 0) fail("cannot read", code);
+    if (into->stream_index == stream_index) return true;
+    av_packet_unref(into);
+  }
 }
 
 // the next frame in presentation order into `frame`; false at the end of the stream
@@ -203,21 +230,18 @@ bool Reader::Impl::next_frame() {
     }
     if (code == AVERROR_EOF) return false;
     if (code != AVERROR(EAGAIN)) fail("corrupt video data", code);
-    // the decoder wants input: the next packet of our stream, or the end
-    code = av_read_frame(format.get(), packet.get());
-    if (code == AVERROR_EOF || (code < 0 && avio_feof(format->pb))) {
-      if (format->pb && format->pb->error < 0) fail("read error", format->pb->error);
+    // the decoder wants input: the next packet (read ahead or from the demuxer), or the end
+    if (!ahead.empty()) {
+      av_packet_move_ref(packet.get(), ahead.front().get());
+      ahead.pop_front();
+    } else if (!read_packet(packet.get())) {
       draining = true;
       avcodec_send_packet(decoder.get(), nullptr);
       continue;
     }
-    if (code < 0) fail("cannot read", code);
-    if (packet->stream_index == stream_index) {
-      bool unwanted = packet->pts != AV_NOPTS_VALUE &&
-                      (packet->pts - stream_start) * time_base < unwanted_before;
-      decoder->skip_frame = unwanted ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
-      code = avcodec_send_packet(decoder.get(), packet.get());
-    }
+    decoder->skip_frame = skipping && !kept_pts.count(packet->pts) ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+    sent_pts.push_back(packet->pts);
+    code = avcodec_send_packet(decoder.get(), packet.get());
     av_packet_unref(packet.get());
     if (code < 0 && code != AVERROR(EAGAIN)) fail("corrupt video data", code);
   }
@@ -239,10 +263,58 @@ void Reader::Impl::seek(double start) {
     if (code < 0) fail("cannot seek to the start", code);
     avcodec_flush_buffers(decoder.get());
     draining = false;
+    ahead.clear();
+    sent_pts.clear();
+    skipping = false;
     if (!next_frame()) return;  // nothing left: the caller pads or reports
     replay = true;
     if (target <= 0 || last_time <= start + kTimeTolerance) return;
   }
+}
+
+// After seek(): reads packets ahead until the presentation time of every frame the clip can
+// use is known, then names the frames it keeps: every stride-th from the first at or after the
+// start, or the frame nearest each target time. Leaves `skipping` off when a packet has no pts
+// or the video ends before the clip does (then padding decides, from frames decoded as usual).
+void Reader::Impl::plan_clip(const ClipRequest& request) {
+  const int64_t span = (request.frames - 1) * request.stride + 1;  // frames a stride clip covers
+  const double last_target = request.start + (request.frames - 1) / std::max(request.fps, 1e-9);
+  std::vector<int64_t> pts = sent_pts;
+  // the clip's end is in sight: stride clips count frames at or after the start, fps clips
+  // need a frame at or after the last target time (the nearest may be either side of it)
+  auto reached = [&] {
+    if (request.fps > 0) return std::any_of(pts.begin(), pts.end(), [&](int64_t p) { return seconds(p) >= last_target; });
+    return std::count_if(pts.begin(), pts.end(), [&](int64_t p) { return seconds(p) >= request.start - kTimeTolerance; }) >= span;
+  };
+  int beyond = -1;  // packets read since the end came in sight
+  while (beyond < kReorderWindow) {
+    if (beyond < 0 && reached()) beyond = 0;
+    PacketPtr next{av_packet_alloc()};
+    if (!read_packet(next.get())) break;  // the end: every frame is known
+    pts.push_back(next->pts);
+    ahead.push_back(std::move(next));
+    if (beyond >= 0) ++beyond;
+  }
+  if (!reached() || std::count(pts.begin(), pts.end(), AV_NOPTS_VALUE) > 0) return;
+
+  std::sort(pts.begin(), pts.end());
+  pts.erase(std::unique(pts.begin(), pts.end()), pts.end());
+  kept_pts.clear();
+  if (request.fps > 0) {
+    for (int64_t k = 0; k < request.frames; ++k) {
+      double target = request.start + k / request.fps;
+      auto after = std::lower_bound(pts.begin(), pts.end(), target - kTimeTolerance,
+                                    [&](int64_t p, double time) { return seconds(p) < time; });
+      // the nearest to the target; ties go to the earlier frame, as read_clip resolves them
+      if (after == pts.end() || (after != pts.begin() && target - seconds(*(after - 1)) <= seconds(*after) - target))
+        --after;
+      kept_pts.insert(*after);
+    }
+  } else {
+    auto first = std::find_if(pts.begin(), pts.end(), [&](int64_t p) { return seconds(p) >= request.start - kTimeTolerance; });
+    for (int64_t k = 0; k < span; k += request.stride) kept_pts.insert(*(first + k));
+  }
+  skipping = true;
 }
 
 // the end of the stream came before the container's own duration: a truncated file
@@ -353,13 +425,9 @@ at::Tensor Reader::read_clip(const ClipRequest& request) {
   };
   auto filled = [&] { return static_cast<int64_t>(file.times.size()); };
 
-  // every stride-th frame from the first at or after start: the frames before it are not needed,
-  // unless the clip may start past the last frame and is padded from the one before it
   double frame_time = file.info.fps > 0 ? 1 / file.info.fps : 0;
-  bool frames_follow = file.duration_known && frame_time > 0 &&
-                       request.start + 4 * frame_time + 0.5 < file.info.duration;
-  file.unwanted_before = request.fps == 0 && frames_follow ? request.start - frame_time / 2 : -INFINITY;
   file.seek(request.start);
+  file.plan_clip(request);
   bool have_previous = false;
   double previous_time = 0;
   if (request.fps > 0) {
@@ -396,7 +464,8 @@ at::Tensor Reader::read_clip(const ClipRequest& request) {
         have_previous = true;
         continue;
       }
-      if (after_start++ % request.stride == 0) emit(file.frame.get(), time);
+      bool kept = file.skipping ? file.kept_pts.count(file.frame->pts) > 0 : after_start++ % request.stride == 0;
+      if (kept) emit(file.frame.get(), time);
       have_previous = false;
     }
   }
@@ -424,7 +493,6 @@ at::Tensor Reader::read_all(int64_t width, int64_t height, const std::string& sc
   Impl& file = *impl_;
   int flags = scaler_flags(scaler);
   auto [out_width, out_height] = file.output_size(width, height);
-  file.unwanted_before = -INFINITY;
   file.seek(0);
   // room for the container's count and one more (estimated counts run over by a frame), grown
   // geometrically when the estimate was short
