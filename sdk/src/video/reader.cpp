@@ -27,6 +27,9 @@ constexpr double kTimeTolerance = 1e-6;
 // packets come in decoding order, at most this many frames away from presentation order (H.264
 // and HEVC reorder at most 16), so reading this many past a time shows every frame before it
 constexpr int kReorderWindow = 32;
+// a clip plans by reading packets ahead of the decoder; past this many bytes (a long sparse clip
+// of a large video) it stops planning and decodes every frame instead
+constexpr int64_t kMaxReadAhead = int64_t(64) << 20;
 
 // an in-memory file for libavformat: read and seek over a string
 struct MemoryFile {
@@ -279,23 +282,27 @@ void Reader::Impl::seek(double start) {
 void Reader::Impl::plan_clip(const ClipRequest& request) {
   const int64_t span = (request.frames - 1) * request.stride + 1;  // frames a stride clip covers
   const double last_target = request.start + (request.frames - 1) / std::max(request.fps, 1e-9);
-  std::vector<int64_t> pts = sent_pts;
-  // the clip's end is in sight: stride clips count frames at or after the start, fps clips
-  // need a frame at or after the last target time (the nearest may be either side of it)
-  auto reached = [&] {
-    if (request.fps > 0) return std::any_of(pts.begin(), pts.end(), [&](int64_t p) { return seconds(p) >= last_target; });
-    return std::count_if(pts.begin(), pts.end(), [&](int64_t p) { return seconds(p) >= request.start - kTimeTolerance; }) >= span;
+  // the clip's end is in sight once enough frames count: stride clips need `span` frames at or
+  // after the start, fps clips one at or after the last target (the nearest may lie either side)
+  auto counts = [&](int64_t pts) {
+    return seconds(pts) >= (request.fps > 0 ? last_target : request.start - kTimeTolerance);
   };
-  int beyond = -1;  // packets read since the end came in sight
+  const int64_t enough = request.fps > 0 ? 1 : span;
+  std::vector<int64_t> pts = sent_pts;
+  int64_t counted = std::count_if(pts.begin(), pts.end(), counts), bytes = 0;
+  int beyond = counted >= enough ? 0 : -1;  // packets read since the end came in sight
   while (beyond < kReorderWindow) {
-    if (beyond < 0 && reached()) beyond = 0;
+    if (bytes > kMaxReadAhead) return;
     PacketPtr next{av_packet_alloc()};
     if (!read_packet(next.get())) break;  // the end: every frame is known
     pts.push_back(next->pts);
+    bytes += next->size;
+    counted += counts(next->pts);
     ahead.push_back(std::move(next));
     if (beyond >= 0) ++beyond;
+    else if (counted >= enough) beyond = 0;
   }
-  if (!reached() || std::count(pts.begin(), pts.end(), AV_NOPTS_VALUE) > 0) return;
+  if (counted < enough || std::count(pts.begin(), pts.end(), AV_NOPTS_VALUE) > 0) return;
 
   std::sort(pts.begin(), pts.end());
   pts.erase(std::unique(pts.begin(), pts.end()), pts.end());
@@ -306,12 +313,14 @@ void Reader::Impl::plan_clip(const ClipRequest& request) {
       auto after = std::lower_bound(pts.begin(), pts.end(), target - kTimeTolerance,
                                     [&](int64_t p, double time) { return seconds(p) < time; });
       // the nearest to the target; ties go to the earlier frame, as read_clip resolves them
-      if (after == pts.end() || (after != pts.begin() && target - seconds(*(after - 1)) <= seconds(*after) - target))
+      if (after == pts.end() ||
+          (after != pts.begin() && target - seconds(*(after - 1)) <= seconds(*after) - target))
         --after;
       kept_pts.insert(*after);
     }
   } else {
-    auto first = std::find_if(pts.begin(), pts.end(), [&](int64_t p) { return seconds(p) >= request.start - kTimeTolerance; });
+    auto first = std::find_if(pts.begin(), pts.end(), counts);
+    if (pts.end() - first < span) return;  // repeated timestamps: decode every frame
     for (int64_t k = 0; k < span; k += request.stride) kept_pts.insert(*(first + k));
   }
   skipping = true;
