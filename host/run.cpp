@@ -67,6 +67,7 @@ void check_keys(const RunContext& context) {
 
 void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunContext& context) {
   int threads = set_compute_threads(experiment.threads);
+  reuse_freed_memory();
   require_device(experiment.device);
   log().info("threads {}, device {}, seed {}", threads, experiment.device, experiment.seed);
   // before any plugin exists: weight initialisation and every draw after it follow the seed

@@ -159,6 +159,7 @@ int main(int, char** argv) {
   }
   try {
     wm::set_compute_threads(1);
+    wm::reuse_freed_memory();  // as `wmhost run` does
     auto folder = fs::temp_directory_path() / "wm_bench_loader";
     fs::create_directories(folder);
     write_fixture(folder);

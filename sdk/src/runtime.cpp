@@ -4,6 +4,9 @@
 #include <ATen/Parallel.h>
 
 #include <thread>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "wm/error.h"
 
@@ -13,6 +16,16 @@ int set_compute_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   return threads;
+}
+
+bool reuse_freed_memory() {
+#ifdef __GLIBC__
+  // blocks up to 32 MiB (glibc's ceiling for this setting) come from the heap, not fresh
+  // mappings, and up to 256 MiB of free heap stays mapped instead of being trimmed after frees
+  return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1;
+#else
+  return false;
+#endif
 }
 
 void require_device(const std::string& device) {

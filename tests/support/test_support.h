@@ -14,6 +14,8 @@
 #include "config_node.h"
 #include "param_binding.h"
 #include "plugin_registry.h"
+#include "wm/dataset.h"
+#include "wm/sample.h"
 
 namespace wm::test {
 
@@ -74,6 +76,21 @@ inline std::string run_python(const TempDir& dir, const std::string& script,
   if (pclose(pipe) != 0)
     throw std::runtime_error("reference script failed (run scripts/setup.sh):\n" + output);
   return output;
+}
+
+// the first `count` samples of a dataset plugin, collated into a batch
+inline Batch batch_of(const std::string& dataset, const std::string& params_yaml, int64_t count) {
+  auto data = make<Dataset>(dataset, params_yaml);
+  std::vector<Sample> samples;
+  for (int64_t i = 0; i < count; ++i) samples.push_back(data->get(i));
+  return collate(samples);
+}
+
+// uint8 [frames, 3, size, size] where frame t is grey level 8 t: a decoded frame of a video
+// written from it tells where in the video it came from
+inline at::Tensor grey_ramp(int64_t frames, int64_t size) {
+  auto levels = at::arange(frames, at::kLong).mul(8).to(at::kByte);
+  return levels.view({frames, 1, 1, 1}).expand({frames, 3, size, size}).contiguous();
 }
 
 // float64 raw files, the simplest exchange with numpy (np.fromfile / tofile)

@@ -12,12 +12,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// frame t is grey level 8 * t, so a decoded frame tells where in the video it came from
-torch::Tensor grey_ramp(int64_t frames) {
-  auto levels = torch::arange(frames, torch::kInt64).mul(8).to(torch::kUInt8);
-  return levels.view({frames, 1, 1, 1}).expand({frames, 3, 32, 32}).contiguous();
-}
-
 void write_fixture(const test::TempDir& dir) {
   dir.write("COIN.json", R"({"database": {
     "-0og5p2Q8_U": {"recipe_type": 12, "class": "MakeSandwich", "subset": "training",
@@ -30,8 +24,8 @@ void write_fixture(const test::TempDir& dir) {
       "annotation": [{"id": "8", "segment": [0.0, 1.0], "label": "jack up"}]}}})");
   std::filesystem::create_directories(dir.path() / "videos/MakeSandwich");
   std::filesystem::create_directories(dir.path() / "videos/ChangeTire");
-  video::write(dir.path() / "videos/MakeSandwich/-0og5p2Q8_U.mp4", grey_ramp(30), {10, 12, "ultrafast"});
-  video::write(dir.path() / "videos/ChangeTire/QWe2ht8p7A4.webm", grey_ramp(20), {10, 12, "ultrafast"});
+  video::write(dir.path() / "videos/MakeSandwich/-0og5p2Q8_U.mp4", test::grey_ramp(30, 32), {10, 12, "ultrafast"});
+  video::write(dir.path() / "videos/ChangeTire/QWe2ht8p7A4.webm", test::grey_ramp(20, 32), {10, 12, "ultrafast"});
 }
 
 std::string params(const test::TempDir& dir, const std::string& extra = "") {

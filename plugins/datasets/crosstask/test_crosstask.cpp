@@ -12,11 +12,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-torch::Tensor grey_frames(int64_t frames) {
-  auto levels = torch::arange(frames, torch::kInt64).mul(8).to(torch::kUInt8);
-  return levels.view({frames, 1, 1, 1}).expand({frames, 3, 24, 24}).contiguous();
-}
-
 void write_fixture(const test::TempDir& dir) {
   dir.write("tasks_primary.txt",
             "23521\nMake Jello Shots\nhttps://www.wikihow.com/Make-Jello-Shots\n3\n"
@@ -33,7 +28,7 @@ void write_fixture(const test::TempDir& dir) {
   dir.write("annotations/23521_vidC.csv", "2,1.0,2.0\n");
   std::filesystem::create_directories(dir.path() / "videos");
   for (const char* id : {"vidA", "vidB", "vidC"})
-    video::write(dir.path() / "videos" / (std::string(id) + ".mp4"), grey_frames(30), {10, 12, "ultrafast"});
+    video::write(dir.path() / "videos" / (std::string(id) + ".mp4"), test::grey_ramp(30, 24), {10, 12, "ultrafast"});
 }
 
 std::string params(const test::TempDir& dir, const std::string& extra = "") {

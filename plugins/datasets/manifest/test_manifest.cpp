@@ -11,16 +11,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-torch::Tensor level_frames(int64_t frames) {
-  auto levels = torch::arange(frames, torch::kInt64).mul(8).to(torch::kUInt8);
-  return levels.view({frames, 1, 1, 1}).expand({frames, 3, 16, 16}).contiguous();
-}
-
 TEST(Manifest, RelativePathsNamedLabelsAndSegments) {
   test::TempDir dir;
   std::filesystem::create_directories(dir.path() / "data/clips");
-  video::write(dir.path() / "data/clips/a.mp4", level_frames(20), {10, 12, "ultrafast"});
-  video::write(dir.path() / "data/clips/b, with comma.webm", level_frames(20), {10, 12, "ultrafast"});
+  video::write(dir.path() / "data/clips/a.mp4", test::grey_ramp(20, 16), {10, 12, "ultrafast"});
+  video::write(dir.path() / "data/clips/b, with comma.webm", test::grey_ramp(20, 16), {10, 12, "ultrafast"});
   dir.write("data/list.csv", "path,label,start,end\nclips/a.mp4,wave,1.0,1.4\n"
                              "\"clips/b, with comma.webm\",clap,0,0\n");
   auto dataset = test::make<Dataset>("manifest", "{csv: " + (dir.path() / "data/list.csv").string() +
@@ -37,7 +32,7 @@ TEST(Manifest, RelativePathsNamedLabelsAndSegments) {
 
 TEST(Manifest, IntegerLabelsAreKept) {
   test::TempDir dir;
-  video::write(dir.path() / "x.mp4", level_frames(4), {10, 12, "ultrafast"});
+  video::write(dir.path() / "x.mp4", test::grey_ramp(4, 16), {10, 12, "ultrafast"});
   dir.write("list.csv", "x.mp4,17\nx.mp4,3\n");
   auto dataset = test::make<Dataset>("manifest", "{csv: " + (dir.path() / "list.csv").string() +
                                                      ", frames: 2}");
@@ -68,7 +63,7 @@ namespace {
 TEST(Manifest, RunsInAnExperimentWithSplitAndSubset) {
   test::TempDir dir;
   std::filesystem::create_directories(dir.path() / "clips");
-  video::write(dir.path() / "clips/a.mp4", level_frames(20), {10, 12, "ultrafast"});
+  video::write(dir.path() / "clips/a.mp4", test::grey_ramp(20, 16), {10, 12, "ultrafast"});
   std::string rows = "path,label,start,end\n";
   for (int i = 0; i < 12; ++i)
     rows += "clips/a.mp4," + std::string(i % 2 ? "wave" : "clap") + "," + std::to_string(0.1 * i) +

@@ -22,14 +22,11 @@ constexpr std::array<std::array<double, 2>, 5> kDirections = {
 class Synthetic : public wm::Dataset {
  public:
   static wm::Schema schema() {
-    return wm::Schema{}
-        .integer("samples", 1000, "number of clips").at_least(1)
+    wm::Schema schema;
+    schema.integer("samples", 1000, "number of clips").at_least(1)
         .integer("frames", 8, "frames per clip").range(2, 1024)
-        .integer("size", 64, "frame height and width in pixels").range(8, 1024)
-        .integer("objects", 3, "discs per clip; disc 0 is the pushed agent").range(1, 8)
-        .boolean("gravity", false, "pull every disc downward")
-        .real("push", 0.004, "agent acceleration of a full action, in frame widths per step^2")
-        .at_least(0)
+        .integer("size", 64, "frame height and width in pixels").range(8, 1024);
+    return wm::sim::add_disc_world_params(schema, 3)
         .real("action_noise", 0.3, "std of the noise added to each step's action").at_least(0)
         .integer("seed", 0, "generator seed; with the index it fixes every clip").at_least(0);
   }
@@ -38,9 +35,7 @@ class Synthetic : public wm::Dataset {
       : samples_(params.get<int64_t>("samples")),
         frames_(params.get<int64_t>("frames")),
         size_(params.get<int64_t>("size")),
-        objects_(params.get<int64_t>("objects")),
-        gravity_(params.get<bool>("gravity")),
-        push_(params.get<double>("push")),
+        world_(wm::sim::disc_world_options(params)),
         action_noise_(params.get<double>("action_noise")),
         seed_(static_cast<uint64_t>(params.get<int64_t>("seed"))) {}
 
@@ -59,12 +54,12 @@ class Synthetic : public wm::Dataset {
     std::mt19937_64 rng(seed_ * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(index));
     std::normal_distribution<double> noise(0.0, action_noise_);
 
-    wm::sim::DiscWorld world({objects_, gravity_, push_});
+    wm::sim::DiscWorld world(world_);
     world.place(rng);
     int64_t label = static_cast<int64_t>(rng() % kLabels.size());
     auto video = torch::empty({frames_, 3, size_, size_}, torch::kUInt8);
     auto actions = torch::empty({frames_ - 1, 2}, torch::kFloat32);
-    auto state = torch::empty({frames_, 4 * objects_}, torch::kFloat32);
+    auto state = torch::empty({frames_, 4 * world_.objects}, torch::kFloat32);
 
     for (int64_t t = 0; t < frames_; ++t) {
       world.render(video[t]);
@@ -87,9 +82,9 @@ class Synthetic : public wm::Dataset {
   }
 
  private:
-  int64_t samples_, frames_, size_, objects_;
-  bool gravity_;
-  double push_, action_noise_;
+  int64_t samples_, frames_, size_;
+  wm::sim::DiscWorldOptions world_;
+  double action_noise_;
   uint64_t seed_;
 };
 

@@ -16,11 +16,9 @@ namespace {
 class DiscPush : public wm::Env {
  public:
   static wm::Schema schema() {
-    return wm::Schema{}
-        .integer("size", 32, "frame height and width in pixels").range(8, 1024)
-        .integer("objects", 1, "discs; disc 0 is the agent").range(1, 8)
-        .boolean("gravity", false, "pull every disc downward")
-        .real("push", 0.004, "agent acceleration of a full action, frame widths per step^2").at_least(0)
+    wm::Schema schema;
+    schema.integer("size", 32, "frame height and width in pixels").range(8, 1024);
+    return wm::sim::add_disc_world_params(schema, 1)
         .integer("goal_steps", 10, "steps of a random steady push that lead from the start to the goal")
         .at_least(1)
         .integer("max_episode_steps", 20, "steps before the episode is truncated").at_least(1)
@@ -32,7 +30,7 @@ class DiscPush : public wm::Env {
         goal_steps_(p.get<int64_t>("goal_steps")),
         max_steps_(p.get<int64_t>("max_episode_steps")),
         success_radius_(p.get<double>("success_radius")),
-        world_({p.get<int64_t>("objects"), p.get<bool>("gravity"), p.get<double>("push")}) {}
+        world_(wm::sim::disc_world_options(p)) {}
 
   wm::EnvSpec spec() const override {
     std::string frame = "[3, " + std::to_string(size_) + ", " + std::to_string(size_) + "]";

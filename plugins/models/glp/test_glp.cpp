@@ -14,10 +14,7 @@ constexpr const char* kSizes =
     "context_frames: 2, outcome_frames: 2, dim: 32, depth: 1, heads: 2, decoder_dim: 32";
 
 Batch synthetic_batch(int64_t clips) {
-  auto dataset = test::make<Dataset>("synthetic", "{size: 16, frames: 5, objects: 1, push: 0.02}");
-  std::vector<Sample> samples;
-  for (int64_t i = 0; i < clips; ++i) samples.push_back(dataset->get(i));
-  return collate(samples);
+  return test::batch_of("synthetic", "{size: 16, frames: 5, objects: 1, push: 0.02}", clips);
 }
 
 double train_steps(Model& model, const Batch& batch, int steps) {

@@ -16,10 +16,7 @@ constexpr const char* kSmall =
     "plan_horizon: 2, plan_samples: 16, plan_elites: 4, plan_iterations: 2}";
 
 Batch synthetic_batch(int64_t clips) {
-  auto dataset = test::make<Dataset>("synthetic", "{size: 16, frames: 5, objects: 1, push: 0.02}");
-  std::vector<Sample> samples;
-  for (int64_t i = 0; i < clips; ++i) samples.push_back(dataset->get(i));
-  return collate(samples);
+  return test::batch_of("synthetic", "{size: 16, frames: 5, objects: 1, push: 0.02}", clips);
 }
 
 TEST(VJepaAc, ResidualPredictorStartsAtCopyLastLatent) {

@@ -7,6 +7,17 @@
 
 namespace wm::sim {
 
+Schema& add_disc_world_params(Schema& schema, int64_t default_objects) {
+  return schema.integer("objects", default_objects, "discs; disc 0 is the pushed agent").range(1, 8)
+      .boolean("gravity", false, "pull every disc downward")
+      .real("push", DiscWorldOptions{}.push, "agent acceleration of a full action, in frame widths per step^2")
+      .at_least(0);
+}
+
+DiscWorldOptions disc_world_options(const Params& params) {
+  return {params.get<int64_t>("objects"), params.get<bool>("gravity"), params.get<double>("push")};
+}
+
 namespace {
 constexpr std::array<std::array<uint8_t, 3>, 8> kColours = {{{230, 80, 60},
                                                              {70, 160, 230},

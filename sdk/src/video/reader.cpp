@@ -102,8 +102,8 @@ struct Reader::Impl {
   double last_time = 0;    // time of `frame`
   // A clip's plan (plan_clip): packets read ahead of the decoder, the pts of those already sent
   // since the last seek, and, when `skipping`, the pts of the frames the clip keeps. The decoder
-  // then skips the other frames that no frame refers to (H.264's non-reference B-frames, about
-  // a third of the decoding work), never others.
+  // then skips the other frames that no frame refers to (H.264's non-reference B-frames: 46% of
+  // the frames of an x264 default encode), never others.
   std::deque<PacketPtr> ahead;
   std::vector<int64_t> sent_pts;
   std::unordered_set<int64_t> kept_pts;

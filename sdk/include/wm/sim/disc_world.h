@@ -10,6 +10,9 @@
 #include <random>
 #include <vector>
 
+#include "wm/params.h"
+#include "wm/schema.h"
+
 namespace wm::sim {
 
 struct Disc {
@@ -22,6 +25,11 @@ struct DiscWorldOptions {
   bool gravity = false;  // a constant downward pull on every disc
   double push = 0.004;   // agent acceleration of a unit action, frame widths per step^2
 };
+
+// declares the world's YAML parameters (objects, gravity, push) for a plugin built on it, and
+// reads them back: every such plugin offers the same names, ranges and docs
+Schema& add_disc_world_params(Schema& schema, int64_t default_objects);
+DiscWorldOptions disc_world_options(const Params& params);
 
 class DiscWorld {
  public:
