@@ -33,17 +33,20 @@ const std::vector<std::string>& Babbler::primitives() {
   return names;
 }
 
-void Babbler::reset(uint64_t seed) {
+void Babbler::reset(uint64_t seed, bool free_object) {
   rng_.seed(seed ^ 0x9e3779b97f4a7c15ull);
+  free_object_ = free_object;
   active_ = false;
 }
 
 void Babbler::start(size_t primitive, const Observation& obs) {
-  static const int lengths[] = {25, 40, 20, 24, 10, 30, 35};
+  // lift, shake and drop grasp first when the hand holds nothing, which takes up to ~25 steps
+  static const int lengths[] = {25, 40, 45, 45, 45, 30, 35};
   primitive_ = primitive;
   length_ = lengths[primitive];
   step_ = contacts_ = 0;
   active_ = true;
+  released_ = false;
   direction_ = horizontal_direction(rng_);
   std::uniform_real_distribution<double> offset(-0.04, 0.04);
   Vec3 handle = handle_of(obs);
@@ -65,12 +68,27 @@ Action Babbler::act(const Observation& obs, bool contact, const std::function<si
   switch (primitive_) {
     case Reach: return move_to(obs, clamp_hand(hand_for(anchor_)), -1);
     case Grasp: grasp_step(obs, action, 0.05); return action;
-    case Lift: return move_to(obs, clamp_hand(add(anchor_, {0, 0, 0.1})), 1);
-    case Shake: {
-      double sign = (step / 3) % 2 ? 1.0 : -1.0;  // 3 steps each way: about 13 Hz at 80 Hz control
-      return move_to(obs, clamp_hand(add(anchor_, scale(direction_, 0.03 * sign))), 1);
+    case Lift:
+    case Shake:
+    case Drop: {
+      // these act on a held object: take it first; they move from where the hand took it
+      if (!released_ && !grasp_step(obs, action, 0.05)) {
+        anchor_ = hand_of(obs);
+        return action;
+      }
+      // a handle on a hinge or slide does not rise: it is pulled sideways instead
+      Vec3 raised = clamp_hand(add(anchor_, free_object_ ? Vec3{0, 0, 0.1} : scale(direction_, 0.08)));
+      if (primitive_ == Lift) return move_to(obs, raised, 1);
+      if (primitive_ == Shake) {
+        double sign = (step / 3) % 2 ? 1.0 : -1.0;  // 3 steps each way: about 13 Hz at 80 Hz control
+        Vec3 centre = free_object_ ? add(anchor_, {0, 0, 0.04}) : anchor_;
+        return move_to(obs, clamp_hand(add(centre, scale(direction_, 0.03 * sign))), 1);
+      }
+      // drop: raise it (pull it), then open the hand and stay
+      if (!released_ && step < length_ - 12) return move_to(obs, raised, 1);
+      released_ = true;
+      return move_to(obs, raised, -1);
     }
-    case Drop: return move_to(obs, anchor_, -1);
     case Strike: {
       // wind up on one side, then swing through the object with a closed hand
       Vec3 through = add(handle, scale(direction_, step < length_ / 2 ? -0.07 : 0.06));

@@ -14,7 +14,8 @@ class Babbler {
  public:
   static const std::vector<std::string>& primitives();  // reach, grasp, lift, shake, drop, strike, push
 
-  void reset(uint64_t seed);
+  // `free_object`: the object can be lifted; otherwise it is a handle on a hinge or slide
+  void reset(uint64_t seed, bool free_object);
   // the next action; `choose` picks a primitive index when one is needed, `outcome` hears how the
   // finished one went (its share of steps with hand-object contact)
   Action act(const Observation& obs, bool contact, const std::function<size_t()>& choose,
@@ -28,6 +29,8 @@ class Babbler {
   size_t primitive_ = 0;
   int step_ = 0, length_ = 0, contacts_ = 0;
   bool active_ = false;
+  bool released_ = false;  // drop: the hand has let go
+  bool free_object_ = true;
   Vec3 anchor_{}, direction_{};
 };
 

@@ -18,6 +18,25 @@ const std::vector<std::string>& gl_backends() {
 
 namespace {
 
+// Mesa's CPU renderers crash now and then when two threads draw at once, even into separate
+// contexts (seen with OSMesa 22.3 under wm::VectorEnv: both threads inside libOSMesa, one of
+// them segfaulting). Their contexts draw one at a time; each draw still uses llvmpipe's own
+// threads. GPU contexts draw concurrently.
+class SoftwareDrawing {
+ public:
+  void begin() { turn_ = std::unique_lock<std::mutex>(mutex()); }
+  void end() {
+    if (turn_.owns_lock()) turn_.unlock();
+  }
+
+ private:
+  static std::mutex& mutex() {
+    static std::mutex one;
+    return one;
+  }
+  std::unique_lock<std::mutex> turn_;
+};
+
 //---- OSMesa: declarations as in GL/osmesa.h ----
 
 constexpr unsigned kOsmesaRgba = 0x1908, kGlUnsignedByte = 0x1401;
@@ -60,16 +79,20 @@ class OsMesaContext : public GlContext {
   ~OsMesaContext() override { osmesa().destroy(context_); }
 
   void make_current() override {
-    if (!osmesa().make_current(context_, framebuffer_.data(), kGlUnsignedByte, width_, height_))
+    drawing_.begin();
+    if (!osmesa().make_current(context_, framebuffer_.data(), kGlUnsignedByte, width_, height_)) {
+      drawing_.end();
       throw Error("metaworld: OSMesaMakeCurrent failed; check the libosmesa6 installation");
+    }
   }
-  void release() override {}  // an OSMesa context may be made current on any thread at any time
+  void release() override { drawing_.end(); }
   std::string describe() const override { return "OSMesa (CPU)"; }
 
  private:
   void* context_ = nullptr;
   std::vector<uint8_t> framebuffer_;  // OSMesa's window buffer; MuJoCo draws into its own FBO
   int width_, height_;
+  SoftwareDrawing drawing_;
 };
 
 //---- EGL: declarations as in EGL/egl.h and EGL/eglext.h ----
@@ -169,7 +192,8 @@ std::string hex(EGLint code) {
 
 class EglContext : public GlContext {
  public:
-  EglContext(const EglApi& api, const EglDevice& device, int index) : api_(api), index_(index) {
+  EglContext(const EglApi& api, const EglDevice& device, int index)
+      : api_(api), index_(index), software_(device.software) {
     display_ = api.get_platform_display(kEglPlatformDevice, device.handle, nullptr);
     if (!display_ || !api.initialize(display_, nullptr, nullptr))
       throw Error("metaworld: EGL device " + std::to_string(index) + " does not initialise (EGL error " +
@@ -199,16 +223,24 @@ class EglContext : public GlContext {
   ~EglContext() override { api_.destroy_context(display_, context_); }
 
   void make_current() override {
-    if (!api_.make_current(display_, nullptr, nullptr, context_))
+    if (software_) drawing_.begin();
+    if (!api_.make_current(display_, nullptr, nullptr, context_)) {
+      drawing_.end();
       throw Error("metaworld: eglMakeCurrent failed on EGL device " + std::to_string(index_) +
                   " (EGL error " + hex(api_.get_error()) + ")");
+    }
   }
-  void release() override { api_.make_current(display_, nullptr, nullptr, nullptr); }
+  void release() override {
+    api_.make_current(display_, nullptr, nullptr, nullptr);
+    drawing_.end();
+  }
   std::string describe() const override { return description_; }
 
  private:
   const EglApi& api_;
   int index_;
+  bool software_;
+  SoftwareDrawing drawing_;
   EGLDisplay display_ = nullptr;
   EGLContext context_ = nullptr;
   std::string description_;

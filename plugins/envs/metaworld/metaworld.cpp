@@ -69,7 +69,7 @@ class MetaWorld : public wm::Env, public wm::ScriptedPolicy {
 
   wm::TensorMap reset(uint64_t seed) override {
     sim_.reset(seed, spawn_);
-    babbler_.reset(seed);
+    babbler_.reset(seed, sim_.free_object());
     random_.seed(seed + 0x51ed27);
     steps_ = 0;
     done_ = false;

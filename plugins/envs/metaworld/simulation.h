@@ -51,6 +51,7 @@ class Simulation {
   Vec3 site(int id) const;
   Vec3 tcp() const;
   double joint_value() const;  // the object's hinge or slide (0 for free objects)
+  bool free_object() const { return free_object_; }  // false: a handle on a hinge or slide
 
  private:
   void place_task(std::mt19937_64& rng);
