@@ -18,6 +18,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "babbling.h"
 #include "config_node.h"
 #include "expert.h"
 #include "param_binding.h"
@@ -244,6 +245,38 @@ void bench_babbling() {
         env->reset(episode);
         for (int step = 0; step < steps; ++step)
           contacts += env->step(policy.act(mode == "random" ? "random" : "babble")).info.at("contact") > 0.5;
+      }
+      std::printf(" | %.1f%%", 100.0 * contacts / (episodes * steps));
+      std::fflush(stdout);
+    }
+    std::printf(" |\n");
+  }
+  std::printf("\n");
+
+  // one primitive at a time from the task's spawn: which ones touch the object
+  struct Only : wm::PrimitiveChooser {
+    size_t primitive = 0;
+    size_t choose(const std::vector<std::string>&, const wm::TensorMap&) override { return primitive; }
+  };
+  const auto& names = Babbler::primitives();
+  std::printf("## contact share per primitive (spawn task, %d episodes x %d steps, that primitive only)\n\n| task |",
+              episodes, steps);
+  for (const auto& name : names) std::printf(" %s |", name.c_str());
+  std::printf("\n|---|");
+  for (size_t i = 0; i < names.size(); ++i) std::printf("---:|");
+  std::printf("\n");
+  for (const std::string task : {"pick-place", "drawer-open", "door-open", "lever-pull"}) {
+    std::printf("| %s", task.c_str());
+    for (size_t primitive = 0; primitive < names.size(); ++primitive) {
+      auto env = make_env("{task: " + task + ", max_episode_steps: 100000}");
+      auto& policy = dynamic_cast<wm::ScriptedPolicy&>(*env);
+      auto only = std::make_shared<Only>();
+      only->primitive = primitive;
+      policy.set_chooser(only);
+      int contacts = 0;
+      for (int episode = 0; episode < episodes; ++episode) {
+        env->reset(episode);
+        for (int step = 0; step < steps; ++step) contacts += env->step(policy.act("babble")).info.at("contact") > 0.5;
       }
       std::printf(" | %.1f%%", 100.0 * contacts / (episodes * steps));
       std::fflush(stdout);
