@@ -1,9 +1,12 @@
 // bench_loader: clips/s of wm::Loader at 0, 1 and 2 workers over a 64-clip fixture set, against
 // PyTorch's DataLoader (Debian python3-torch) doing the same work on the same clips, in one run.
-// Fixture: 64 clips of the synthetic plugin (16 frames, 128x128) stored as raw uint8 files. Per
-// clip both sides read the file, take one random 112x112 crop, flip half of the clips, jitter
-// brightness and contrast, normalise; batches of 8, shuffled; steady state (workers already up),
-// the best of 3 epochs after a warm-up epoch. One intra-op thread per worker on both sides.
+// Two fixture sets of 64 clips from the synthetic plugin: raw uint8 files (16 frames, 128x128; the
+// loader alone) and H.264 mp4 videos (64 frames at 25 fps; wmhost reads them through the
+// `manifest` plugin, PyTorch through PyAV, 16 frames at stride 2 from the middle, one decoder
+// thread per clip). Per clip both sides then take one random 112x112 crop, flip half of the
+// clips, jitter brightness and contrast, normalise; batches of 8, shuffled; steady state
+// (workers already up), the best of 3 epochs after a warm-up epoch. One intra-op thread per
+// worker on both sides.
 // Run: build/bench/loader/bench_loader   (about a minute)
 #include <ATen/ATen.h>
 
@@ -23,6 +26,9 @@
 #include "wm/loader.h"
 #include "wm/runtime.h"
 #include "wm/transforms.h"
+#ifdef WM_BENCH_VIDEO
+#include "wm/video.h"
+#endif
 
 namespace {
 
@@ -35,12 +41,33 @@ constexpr const char* kPyTorchSide = R"py(
 import sys, time, numpy as np, torch
 import torchvision.transforms.functional as F
 folder, clips, frames, size, batch = sys.argv[1], *map(int, sys.argv[2:6])
+videos = sys.argv[6] == "video"
 torch.set_num_threads(1)
+
+def raw(i):
+    return torch.from_numpy(np.fromfile(f"{folder}/clip-{i:03d}.u8", dtype=np.uint8)).view(frames, 3, size, size)
+
+def decoded(i, stride=2):
+    # `frames` frames at `stride` from a start that centres them, as the manifest plugin does
+    import av
+    with av.open(f"{folder}/clip-{i:03d}.mp4") as container:
+        stream = container.streams.video[0]
+        stream.thread_count = 1
+        duration = float(stream.duration * stream.time_base)
+        start = max(0.0, (duration - frames * stride / float(stream.average_rate)) / 2)
+        container.seek(int(start / stream.time_base) + (stream.start_time or 0), stream=stream, backward=True)
+        kept, seen = [], 0
+        for frame in container.decode(stream):
+            if frame.time < start - 1e-6: continue
+            if seen % stride == 0: kept.append(frame.to_ndarray(format="rgb24"))
+            seen += 1
+            if len(kept) == frames: break
+    return torch.from_numpy(np.stack(kept)).permute(0, 3, 1, 2)
 
 class RawClips(torch.utils.data.Dataset):
     def __len__(self): return clips
     def __getitem__(self, i):
-        video = torch.from_numpy(np.fromfile(f"{folder}/clip-{i:03d}.u8", dtype=np.uint8)).view(frames, 3, size, size)
+        video = decoded(i) if videos else raw(i)
         top, left = np.random.randint(0, size - 112 + 1, 2)
         video = video[:, :, top:top + 112, left:left + 112].float().div(255)
         if np.random.rand() < 0.5: video = video.flip(3)
@@ -62,6 +89,7 @@ for workers in (0, 1, 2):
     print(workers, clips / best, flush=True)
 )py";
 
+// the raw fixture: clip-NNN.u8 files, read whole
 class RawClips : public wm::Dataset {
  public:
   explicit RawClips(fs::path folder) : folder_(std::move(folder)) {}
@@ -98,6 +126,30 @@ void write_fixture(const fs::path& folder) {
   }
 }
 
+#ifdef WM_BENCH_VIDEO
+// the video fixture: the synthetic clips, 64 frames each, as H.264 mp4 files, listed for the
+// manifest plugin
+std::shared_ptr<wm::Dataset> video_clips(const fs::path& folder) {
+  wm::PluginRegistry registry({WM_BENCH_PLUGIN_DIR});
+  const auto& synthetic_plugin = registry.get(wm::Kind::Dataset, "synthetic");
+  auto node = wm::parse_yaml("{samples: 64, frames: 64, size: 128}", "bench.yaml");
+  auto synthetic = registry.create<wm::Dataset>(
+      synthetic_plugin, wm::bind_params(synthetic_plugin.schema, &node, "params", "synthetic", node.loc), "bench");
+  std::ofstream list(folder / "list.csv");
+  RawClips names(folder);
+  for (int64_t i = 0; i < kClips; ++i) {
+    wm::video::write(folder / (names.id(i) + ".mp4"), synthetic->get(i).tensors.at("video"), {25, 23, "medium"});
+    list << names.id(i) << ".mp4,0\n";
+  }
+  list.close();
+  static wm::PluginRegistry manifests({WM_BENCH_PLUGIN_DIR});  // outlives the dataset it makes
+  const auto& manifest = manifests.get(wm::Kind::Dataset, "manifest");
+  auto params = wm::parse_yaml("{csv: " + (folder / "list.csv").string() + ", frames: 16, stride: 2}", "bench.yaml");
+  return manifests.create<wm::Dataset>(
+      manifest, wm::bind_params(manifest.schema, &params, "params", "manifest", params.loc), "bench");
+}
+#endif
+
 std::shared_ptr<wm::TransformPipeline> transforms() {
   auto pipeline = std::make_shared<wm::TransformPipeline>();
   for (auto [name, yaml] : std::vector<std::pair<std::string, std::string>>{
@@ -112,7 +164,7 @@ std::shared_ptr<wm::TransformPipeline> transforms() {
   return pipeline;
 }
 
-double loader_clips_per_second(const RawClips& clips, int64_t workers) {
+double loader_clips_per_second(const wm::Dataset& clips, int64_t workers) {
   wm::LoaderOptions options;
   options.batch_size = kBatch, options.workers = workers, options.transforms = transforms();
   wm::Loader loader(clips, options);
@@ -127,12 +179,12 @@ double loader_clips_per_second(const RawClips& clips, int64_t workers) {
   return kClips / best;
 }
 
-std::map<int64_t, double> pytorch_clips_per_second(const fs::path& folder) {
+std::map<int64_t, double> pytorch_clips_per_second(const fs::path& folder, const std::string& fixture) {
   auto script = folder / "pytorch_side.py";
   std::ofstream(script) << kPyTorchSide;
   std::string command = "/usr/bin/python3 " + script.string() + " " + folder.string() + " " +
                         std::to_string(kClips) + " " + std::to_string(kFrames) + " " +
-                        std::to_string(kSize) + " " + std::to_string(kBatch);
+                        std::to_string(kSize) + " " + std::to_string(kBatch) + " " + fixture;
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   char chunk[4096];
@@ -163,21 +215,34 @@ int main(int, char** argv) {
     auto folder = fs::temp_directory_path() / "wm_bench_loader";
     fs::create_directories(folder);
     write_fixture(folder);
-    RawClips clips(folder);
-    // PyTorch runs before and after wmhost and keeps its better number: a fair share of quiet
-    auto python = pytorch_clips_per_second(folder);
-    std::map<int64_t, double> ours;
-    for (int64_t workers : {0, 1, 2}) ours[workers] = loader_clips_per_second(clips, workers);
-    auto python_again = pytorch_clips_per_second(folder);
-    std::printf("loader: %lld clips of %lldx3x%lldx%lld uint8, crop 112 + flip + jitter + normalise, "
-                "batches of %lld, best of 3 epochs\n", static_cast<long long>(kClips),
-                static_cast<long long>(kFrames), static_cast<long long>(kSize),
-                static_cast<long long>(kSize), static_cast<long long>(kBatch));
-    std::printf("  %-8s %15s %17s %8s\n", "workers", "wmhost clips/s", "PyTorch clips/s", "ratio");
-    for (int64_t workers : {0, 1, 2}) {
-      double reference = std::max(python.at(workers), python_again.at(workers));
-      std::printf("  %-8lld %15.1f %17.1f %7.2fx\n", static_cast<long long>(workers), ours[workers],
-                  reference, ours[workers] / reference);
+    RawClips raw(folder);
+    std::vector<std::pair<std::string, const wm::Dataset*>> fixtures = {{"raw", &raw}};
+#ifdef WM_BENCH_VIDEO
+    auto videos = video_clips(folder);
+    fixtures.push_back({"video", videos.get()});
+#endif
+    for (const auto& [fixture, clips] : fixtures) {
+      // PyTorch runs before and after wmhost and keeps its better number: a fair share of quiet
+      auto python = pytorch_clips_per_second(folder, fixture);
+      std::map<int64_t, double> ours;
+      for (int64_t workers : {0, 1, 2}) ours[workers] = loader_clips_per_second(*clips, workers);
+      auto python_again = pytorch_clips_per_second(folder, fixture);
+      if (fixture == "raw")
+        std::printf("loader: %lld clips of %lldx3x%lldx%lld uint8 in raw files", static_cast<long long>(kClips),
+                    static_cast<long long>(kFrames), static_cast<long long>(kSize), static_cast<long long>(kSize));
+      else
+        std::printf("loader: %lld H.264 mp4 videos of 64 frames, %lldx%lld, 16 frames at stride 2 decoded "
+                    "(PyTorch: PyAV)", static_cast<long long>(kClips), static_cast<long long>(kSize),
+                    static_cast<long long>(kSize));
+      std::printf(", crop 112 + flip + jitter + normalise, batches of %lld, best of 3 epochs\n",
+                  static_cast<long long>(kBatch));
+      std::printf("  %-8s %15s %17s %8s\n", "workers", "wmhost clips/s", "PyTorch clips/s", "ratio");
+      for (int64_t workers : {0, 1, 2}) {
+        double reference = std::max(python.at(workers), python_again.at(workers));
+        std::printf("  %-8lld %15.1f %17.1f %7.2fx\n", static_cast<long long>(workers), ours[workers],
+                    reference, ours[workers] / reference);
+      }
+      std::fflush(stdout);
     }
     fs::remove_all(folder);
   } catch (const std::exception& e) {
