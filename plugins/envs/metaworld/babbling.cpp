@@ -46,6 +46,7 @@ void Babbler::start(size_t primitive, const Observation& obs) {
   length_ = lengths[primitive];
   step_ = contacts_ = 0;
   active_ = true;
+  grasped_at_ = -1;
   released_ = false;
   direction_ = horizontal_direction(rng_);
   std::uniform_real_distribution<double> offset(-0.04, 0.04);
@@ -71,11 +72,13 @@ Action Babbler::act(const Observation& obs, bool contact, const std::function<si
     case Lift:
     case Shake:
     case Drop: {
-      // these act on a held object: take it first; they move from where the hand took it
+      // these act on a held object: take it first (and again when it slips); they move from
+      // where the hand first took it
       if (!released_ && !grasp_step(obs, action, 0.05)) {
-        anchor_ = hand_of(obs);
+        if (grasped_at_ < 0) anchor_ = hand_of(obs);
         return action;
       }
+      if (grasped_at_ < 0) grasped_at_ = step;
       // a handle on a hinge or slide does not rise: it is pulled sideways instead
       Vec3 raised = clamp_hand(add(anchor_, free_object_ ? Vec3{0, 0, 0.1} : scale(direction_, 0.08)));
       if (primitive_ == Lift) return move_to(obs, raised, 1);
@@ -84,8 +87,8 @@ Action Babbler::act(const Observation& obs, bool contact, const std::function<si
         Vec3 centre = free_object_ ? add(anchor_, {0, 0, 0.04}) : anchor_;
         return move_to(obs, clamp_hand(add(centre, scale(direction_, 0.03 * sign))), 1);
       }
-      // drop: raise it (pull it), then open the hand and stay
-      if (!released_ && step < length_ - 12) return move_to(obs, raised, 1);
+      // drop: raise it (pull it) for 15 steps, then open the hand and stay
+      if (!released_ && step - grasped_at_ < 15) return move_to(obs, raised, 1);
       released_ = true;
       return move_to(obs, raised, -1);
     }

@@ -29,6 +29,7 @@ class Babbler {
   size_t primitive_ = 0;
   int step_ = 0, length_ = 0, contacts_ = 0;
   bool active_ = false;
+  int grasped_at_ = -1;    // lift, shake, drop: the step the hand first took the object
   bool released_ = false;  // drop: the hand has let go
   bool free_object_ = true;
   Vec3 anchor_{}, direction_{};

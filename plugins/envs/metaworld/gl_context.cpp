@@ -20,20 +20,20 @@ namespace {
 
 // Mesa's CPU renderers crash now and then when two threads draw at once, even into separate
 // contexts (seen with OSMesa 22.3 under wm::VectorEnv: both threads inside libOSMesa, one of
-// them segfaulting). Their contexts draw one at a time; each draw still uses llvmpipe's own
-// threads. GPU contexts draw concurrently.
+// them segfaulting). Their contexts are made, bound, drawn with and destroyed one at a time;
+// each draw still uses llvmpipe's own threads. GPU contexts draw concurrently.
 class SoftwareDrawing {
  public:
-  void begin() { turn_ = std::unique_lock<std::mutex>(mutex()); }
+  static std::mutex& turns() {
+    static std::mutex one;
+    return one;
+  }
+  void begin() { turn_ = std::unique_lock<std::mutex>(turns()); }  // not re-entrant
   void end() {
     if (turn_.owns_lock()) turn_.unlock();
   }
 
  private:
-  static std::mutex& mutex() {
-    static std::mutex one;
-    return one;
-  }
   std::unique_lock<std::mutex> turn_;
 };
 
@@ -70,13 +70,17 @@ const OsMesaApi& osmesa() {
 class OsMesaContext : public GlContext {
  public:
   OsMesaContext(int width, int height) : width_(width), height_(height) {
+    std::lock_guard<std::mutex> turn(SoftwareDrawing::turns());
     context_ = osmesa().create(kOsmesaRgba, 24, 8, 0, nullptr);
     if (!context_)
       throw Error("metaworld: cannot create an OSMesa GL context for pixels (apt install libosmesa6); "
                   "state-only observations work without it");
     framebuffer_.resize(static_cast<size_t>(width) * height * 4);
   }
-  ~OsMesaContext() override { osmesa().destroy(context_); }
+  ~OsMesaContext() override {
+    std::lock_guard<std::mutex> turn(SoftwareDrawing::turns());
+    osmesa().destroy(context_);
+  }
 
   void make_current() override {
     drawing_.begin();
@@ -85,7 +89,10 @@ class OsMesaContext : public GlContext {
       throw Error("metaworld: OSMesaMakeCurrent failed; check the libosmesa6 installation");
     }
   }
-  void release() override { drawing_.end(); }
+  void release() override {
+    osmesa().make_current(nullptr, nullptr, 0, 0, 0);  // unbinds this thread's context
+    drawing_.end();
+  }
   std::string describe() const override { return "OSMesa (CPU)"; }
 
  private:
@@ -194,11 +201,14 @@ class EglContext : public GlContext {
  public:
   EglContext(const EglApi& api, const EglDevice& device, int index)
       : api_(api), index_(index), software_(device.software) {
+    std::unique_lock<std::mutex> turn(SoftwareDrawing::turns(), std::defer_lock);
+    if (software_) turn.lock();
     display_ = api.get_platform_display(kEglPlatformDevice, device.handle, nullptr);
     if (!display_ || !api.initialize(display_, nullptr, nullptr))
       throw Error("metaworld: EGL device " + std::to_string(index) + " does not initialise (EGL error " +
                   hex(api.get_error()) + "); use `gl: osmesa` to render on the CPU");
-    std::string extensions = api.query_string(display_, kEglExtensions);
+    const char* listed = api.query_string(display_, kEglExtensions);
+    std::string extensions = listed ? listed : "";
     // MuJoCo draws into its own framebuffer object, so the context is bound without a surface
     if (extensions.find("EGL_KHR_surfaceless_context") == std::string::npos)
       throw Error("metaworld: EGL device " + std::to_string(index) +
@@ -220,10 +230,17 @@ class EglContext : public GlContext {
                    (device.software ? ", software" : "") + (device.node.empty() ? "" : ", " + device.node) + ")";
   }
   // the display stays initialised: other envs' contexts may live on it
-  ~EglContext() override { api_.destroy_context(display_, context_); }
+  ~EglContext() override {
+    std::unique_lock<std::mutex> turn(SoftwareDrawing::turns(), std::defer_lock);
+    if (software_) turn.lock();
+    api_.destroy_context(display_, context_);
+  }
 
+  // the client API is a per-thread EGL setting: a pool thread starts with OpenGL ES, and EGL
+  // binds and releases the context of the thread's current API
   void make_current() override {
     if (software_) drawing_.begin();
+    api_.bind_api(kEglOpenglApi);
     if (!api_.make_current(display_, nullptr, nullptr, context_)) {
       drawing_.end();
       throw Error("metaworld: eglMakeCurrent failed on EGL device " + std::to_string(index_) +
@@ -231,7 +248,10 @@ class EglContext : public GlContext {
     }
   }
   void release() override {
-    api_.make_current(display_, nullptr, nullptr, nullptr);
+    api_.bind_api(kEglOpenglApi);
+    if (!api_.make_current(display_, nullptr, nullptr, nullptr))
+      log().warn("metaworld: EGL device {} did not release its context (EGL error {})", index_,
+                 hex(api_.get_error()));
     drawing_.end();
   }
   std::string describe() const override { return description_; }

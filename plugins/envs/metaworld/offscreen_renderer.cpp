@@ -1,6 +1,7 @@
 #include "offscreen_renderer.h"
 
 #include "wm/error.h"
+#include "wm/log.h"
 
 namespace wm::metaworld {
 
@@ -64,8 +65,13 @@ OffscreenRenderer::OffscreenRenderer(const mjModel* model, const std::string& ca
 
 OffscreenRenderer::~OffscreenRenderer() {
   Context& c = *context_;
-  Bound bound(*c.gl);
-  mjr_freeContext(&c.render);
+  try {
+    Bound bound(*c.gl);
+    mjr_freeContext(&c.render);
+  } catch (const std::exception& e) {
+    // a destructor must not throw; destroying the context frees its GL objects anyway
+    log().warn("metaworld: could not free the renderer's GL objects: {}", e.what());
+  }
   mjv_freeScene(&c.scene);
 }
 

@@ -288,13 +288,20 @@ void Reader::Impl::plan_clip(const ClipRequest& request) {
     return seconds(pts) >= (request.fps > 0 ? last_target : request.start - kTimeTolerance);
   };
   const int64_t enough = request.fps > 0 ? 1 : span;
+  // a packet without a time cannot be planned around: decode every frame
+  auto timeless = [](int64_t pts) { return pts == AV_NOPTS_VALUE; };
   std::vector<int64_t> pts = sent_pts;
+  if (std::any_of(pts.begin(), pts.end(), timeless)) return;
   int64_t counted = std::count_if(pts.begin(), pts.end(), counts), bytes = 0;
   int beyond = counted >= enough ? 0 : -1;  // packets read since the end came in sight
   while (beyond < kReorderWindow) {
     if (bytes > kMaxReadAhead) return;
     PacketPtr next{av_packet_alloc()};
     if (!read_packet(next.get())) break;  // the end: every frame is known
+    if (timeless(next->pts)) {
+      ahead.push_back(std::move(next));
+      return;
+    }
     pts.push_back(next->pts);
     bytes += next->size;
     counted += counts(next->pts);
@@ -302,10 +309,12 @@ void Reader::Impl::plan_clip(const ClipRequest& request) {
     if (beyond >= 0) ++beyond;
     else if (counted >= enough) beyond = 0;
   }
-  if (counted < enough || std::count(pts.begin(), pts.end(), AV_NOPTS_VALUE) > 0) return;
+  if (counted < enough) return;
 
+  // frames are told apart by their times: a repeated one (coarse time base, broken remux) would
+  // be emitted twice, so such a video is decoded frame by frame
   std::sort(pts.begin(), pts.end());
-  pts.erase(std::unique(pts.begin(), pts.end()), pts.end());
+  if (std::adjacent_find(pts.begin(), pts.end()) != pts.end()) return;
   kept_pts.clear();
   if (request.fps > 0) {
     for (int64_t k = 0; k < request.frames; ++k) {
@@ -320,7 +329,6 @@ void Reader::Impl::plan_clip(const ClipRequest& request) {
     }
   } else {
     auto first = std::find_if(pts.begin(), pts.end(), counts);
-    if (pts.end() - first < span) return;  // repeated timestamps: decode every frame
     for (int64_t k = 0; k < span; k += request.stride) kept_pts.insert(*(first + k));
   }
   skipping = true;
@@ -495,6 +503,8 @@ at::Tensor Reader::read_clip(const ClipRequest& request) {
     clip.slice(0, have).copy_(clip[have - 1].unsqueeze(0).expand({request.frames - have, 3, height, width}));
     file.times.resize(request.frames, file.times.back());
   }
+  file.ahead.clear();  // the read-ahead beyond the clip: the next clip seeks anyway
+  file.skipping = false;
   return clip;
 }
 
