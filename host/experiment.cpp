@@ -173,7 +173,8 @@ DataSpec bind_data(const ConfigNode& node, const std::string& key_path, PluginRe
       node, "ids", key_path + ".ids", {"ids", ParamType::Path, Value{std::string()}, "", {}, {}, {}}));
   if (!spec.ids.empty()) {
     try {
-      if (read_id_list(spec.ids).empty()) throw Error(spec.ids + ": the id list is empty");
+      spec.listed_ids = read_id_list(spec.ids);
+      if (spec.listed_ids.empty()) throw Error(spec.ids + ": the id list is empty");
     } catch (const Error& e) {
       throw ConfigError(node.find("ids")->loc, key_path + ".ids", e.what());
     }

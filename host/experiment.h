@@ -28,6 +28,7 @@ struct DataSpec : ComponentSpec {
   SplitSpec split;
   std::string action_scaler;  // a scaler file applied to `actions` ("" for none)
   std::string ids;            // a file listing the sample ids to keep ("" for all)
+  std::vector<std::string> listed_ids;  // its ids, read once when the YAML is bound
   int64_t workers = 2;   // loader threads; 0: in the procedure's thread
   int64_t prefetch = 2;  // batches each loader thread prepares ahead
   std::shared_ptr<const TransformPipeline> transforms;  // never null; maybe empty

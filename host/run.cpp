@@ -84,7 +84,7 @@ void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunC
       }
     }
     if (!spec.ids.empty()) {
-      auto listed = std::make_shared<ListedDataset>(base, read_id_list(spec.ids), spec.ids);
+      auto listed = std::make_shared<ListedDataset>(base, spec.listed_ids, spec.ids);
       log().info("data.{}: {} samples listed in {}{}", name, listed->size(), spec.ids,
                  listed->missing() ? fmt::format(" ({} listed ids not in the data)", listed->missing())
                                    : std::string());

@@ -111,13 +111,18 @@ class RawClips : public wm::Dataset {
   fs::path folder_;
 };
 
+// a dataset plugin of the build tree with its params; the registry outlives what it makes
+std::shared_ptr<wm::Dataset> make_dataset(const std::string& name, const std::string& params_yaml) {
+  static wm::PluginRegistry registry({WM_BENCH_PLUGIN_DIR});
+  const auto& plugin = registry.get(wm::Kind::Dataset, name);
+  auto node = wm::parse_yaml(params_yaml, "bench.yaml");
+  return registry.create<wm::Dataset>(plugin, wm::bind_params(plugin.schema, &node, "params", name, node.loc),
+                                      "bench");
+}
+
 // the fixture: clips of the synthetic plugin, written once as raw frames
 void write_fixture(const fs::path& folder) {
-  wm::PluginRegistry registry({WM_BENCH_PLUGIN_DIR});
-  const auto& plugin = registry.get(wm::Kind::Dataset, "synthetic");
-  auto node = wm::parse_yaml("{samples: 64, frames: 16, size: 128}", "bench.yaml");
-  auto synthetic = registry.create<wm::Dataset>(
-      plugin, wm::bind_params(plugin.schema, &node, "params", "synthetic", node.loc), "bench");
+  auto synthetic = make_dataset("synthetic", "{samples: 64, frames: 16, size: 128}");
   RawClips names(folder);
   for (int64_t i = 0; i < kClips; ++i) {
     auto video = synthetic->get(i).tensors.at("video").contiguous();
@@ -130,11 +135,7 @@ void write_fixture(const fs::path& folder) {
 // the video fixture: the synthetic clips, 64 frames each, as H.264 mp4 files, listed for the
 // manifest plugin
 std::shared_ptr<wm::Dataset> video_clips(const fs::path& folder) {
-  wm::PluginRegistry registry({WM_BENCH_PLUGIN_DIR});
-  const auto& synthetic_plugin = registry.get(wm::Kind::Dataset, "synthetic");
-  auto node = wm::parse_yaml("{samples: 64, frames: 64, size: 128}", "bench.yaml");
-  auto synthetic = registry.create<wm::Dataset>(
-      synthetic_plugin, wm::bind_params(synthetic_plugin.schema, &node, "params", "synthetic", node.loc), "bench");
+  auto synthetic = make_dataset("synthetic", "{samples: 64, frames: 64, size: 128}");
   std::ofstream list(folder / "list.csv");
   RawClips names(folder);
   for (int64_t i = 0; i < kClips; ++i) {
@@ -142,11 +143,7 @@ std::shared_ptr<wm::Dataset> video_clips(const fs::path& folder) {
     list << names.id(i) << ".mp4,0\n";
   }
   list.close();
-  static wm::PluginRegistry manifests({WM_BENCH_PLUGIN_DIR});  // outlives the dataset it makes
-  const auto& manifest = manifests.get(wm::Kind::Dataset, "manifest");
-  auto params = wm::parse_yaml("{csv: " + (folder / "list.csv").string() + ", frames: 16, stride: 2}", "bench.yaml");
-  return manifests.create<wm::Dataset>(
-      manifest, wm::bind_params(manifest.schema, &params, "params", "manifest", params.loc), "bench");
+  return make_dataset("manifest", "{csv: " + (folder / "list.csv").string() + ", frames: 16, stride: 2}");
 }
 #endif
 

@@ -65,10 +65,9 @@ ListedDataset::ListedDataset(std::shared_ptr<Dataset> base, const std::vector<st
                              const std::string& list_name)
     : base_(std::move(base)) {
   std::unordered_set<std::string> wanted(ids.begin(), ids.end());
-  size_t found = 0;
   for (int64_t i = 0; i < base_->size(); ++i)
-    if (wanted.count(base_->id(i))) indices_.push_back(i), ++found;
-  missing_ = static_cast<int64_t>(wanted.size() - std::min(found, wanted.size()));
+    if (wanted.count(base_->id(i))) indices_.push_back(i);
+  missing_ = static_cast<int64_t>(wanted.size() - std::min(indices_.size(), wanted.size()));
   if (indices_.empty())
     throw Error(list_name + ": none of its " + std::to_string(wanted.size()) +
                 " ids is a sample of this data set (was the list written for other data?)");

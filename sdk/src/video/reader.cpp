@@ -101,13 +101,12 @@ struct Reader::Impl {
   bool fresh = true;       // nothing decoded since the file was opened
   double last_time = 0;    // time of `frame`
   // A clip's plan (plan_clip): packets read ahead of the decoder, the pts of those already sent
-  // since the last seek, and, when `skipping`, the pts of the frames the clip keeps. The decoder
-  // then skips the other frames that no frame refers to (H.264's non-reference B-frames: 46% of
-  // the frames of an x264 default encode), never others.
+  // since the last seek, and the pts of the frames the clip keeps (empty: no plan, decode every
+  // frame). The decoder skips the other frames that no frame refers to (H.264's non-reference
+  // B-frames: 46% of the frames of an x264 default encode), never others.
   std::deque<PacketPtr> ahead;
   std::vector<int64_t> sent_pts;
   std::unordered_set<int64_t> kept_pts;
-  bool skipping = false;
 
   std::unique_ptr<SwsContext, FreeScaler> scaler;
   int colorspace = -1, color_range = -1;  // what `scaler`'s colour tables were set for
@@ -242,7 +241,7 @@ bool Reader::Impl::next_frame() {
       avcodec_send_packet(decoder.get(), nullptr);
       continue;
     }
-    decoder->skip_frame = skipping && !kept_pts.count(packet->pts) ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+    decoder->skip_frame = !kept_pts.empty() && !kept_pts.count(packet->pts) ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
     sent_pts.push_back(packet->pts);
     code = avcodec_send_packet(decoder.get(), packet.get());
     av_packet_unref(packet.get());
@@ -268,7 +267,7 @@ void Reader::Impl::seek(double start) {
     draining = false;
     ahead.clear();
     sent_pts.clear();
-    skipping = false;
+    kept_pts.clear();
     if (!next_frame()) return;  // nothing left: the caller pads or reports
     replay = true;
     if (target <= 0 || last_time <= start + kTimeTolerance) return;
@@ -277,7 +276,7 @@ void Reader::Impl::seek(double start) {
 
 // After seek(): reads packets ahead until the presentation time of every frame the clip can
 // use is known, then names the frames it keeps: every stride-th from the first at or after the
-// start, or the frame nearest each target time. Leaves `skipping` off when a packet has no pts
+// start, or the frame nearest each target time. Leaves `kept_pts` empty when a packet has no pts
 // or the video ends before the clip does (then padding decides, from frames decoded as usual).
 void Reader::Impl::plan_clip(const ClipRequest& request) {
   const int64_t span = (request.frames - 1) * request.stride + 1;  // frames a stride clip covers
@@ -315,7 +314,6 @@ void Reader::Impl::plan_clip(const ClipRequest& request) {
   // be emitted twice, so such a video is decoded frame by frame
   std::sort(pts.begin(), pts.end());
   if (std::adjacent_find(pts.begin(), pts.end()) != pts.end()) return;
-  kept_pts.clear();
   if (request.fps > 0) {
     for (int64_t k = 0; k < request.frames; ++k) {
       double target = request.start + k / request.fps;
@@ -331,7 +329,6 @@ void Reader::Impl::plan_clip(const ClipRequest& request) {
     auto first = std::find_if(pts.begin(), pts.end(), counts);
     for (int64_t k = 0; k < span; k += request.stride) kept_pts.insert(*(first + k));
   }
-  skipping = true;
 }
 
 // the end of the stream came before the container's own duration: a truncated file
@@ -481,7 +478,7 @@ at::Tensor Reader::read_clip(const ClipRequest& request) {
         have_previous = true;
         continue;
       }
-      bool kept = file.skipping ? file.kept_pts.count(file.frame->pts) > 0 : after_start++ % request.stride == 0;
+      bool kept = file.kept_pts.empty() ? after_start++ % request.stride == 0 : file.kept_pts.count(file.frame->pts) > 0;
       if (kept) emit(file.frame.get(), time);
       have_previous = false;
     }
@@ -504,7 +501,7 @@ at::Tensor Reader::read_clip(const ClipRequest& request) {
     file.times.resize(request.frames, file.times.back());
   }
   file.ahead.clear();  // the read-ahead beyond the clip: the next clip seeks anyway
-  file.skipping = false;
+  file.kept_pts.clear();
   return clip;
 }
 
