@@ -1,10 +1,15 @@
 // bench_video: decode speed of wm::video::Reader against the ffmpeg tool (the limit: same
-// libraries, no tensors) and PyAV (Debian python3-av), in the same run, 2 decoder threads each.
-//   (a) full decode of a 224x224, 30 s, 25 fps H.264 and VP9 file to RGB frames;
+// libraries, no tensors), PyAV (Debian python3-av) and torchvision's read_video (python3-torchvision,
+// PyAV underneath: how Python video datasets read clips), in the same run.
+//   (a) full decode of a 224x224, 30 s, 25 fps H.264 and VP9 file to RGB frames, 2 decoder threads
+//       each (torchvision: PyAV's default threading);
 //   (b) sampled clips: 16 frames at stride 2 and 4 from random start times, each clip opening the file
 //       and seeking, as a data loader does; one decoder thread (loaders run clips in parallel,
-//       and PyAV 10 hung closing a frame-threaded decoder left mid-stream).
-// Run: build/bench/video/bench_video   (a few minutes; needs the ffmpeg tool and python3-av)
+//       and PyAV 10 hung closing a frame-threaded decoder left mid-stream). The PyAV loop converts
+//       only the kept frames; read_video converts every frame from start to end, then keeps every
+//       stride-th.
+// Run: build/bench/video/bench_video   (a few minutes; needs the ffmpeg tool, python3-av and
+// python3-torchvision)
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -49,12 +54,20 @@ double ffmpeg_seconds(const std::string& input, const std::string& output_option
   return std::stod(match[1]);
 }
 
-// PyAV: full decode or the same clips, to RGB numpy arrays; prints seconds (best of 3)
-constexpr const char* kPyAvSide = R"py(
-import sys, time, av
+// The Python sides, full decode or the same clips, to RGB arrays; print seconds (best of 3):
+// "full"/"clips" drive PyAV directly, "tv_full"/"tv_clips" call torchvision.io.read_video
+constexpr const char* kPythonSide = R"py(
+import sys, time, warnings, av
 mode, file, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
 starts = [float(s) for s in sys.argv[4].split(",")] if len(sys.argv) > 4 else []
 frames, stride = 16, int(sys.argv[5]) if len(sys.argv) > 5 else 1
+if mode.startswith("tv_"):
+    warnings.filterwarnings("ignore")  # read_video's deprecation notice
+    import torch
+    from torchvision.io import read_video
+    torch.set_num_threads(1)
+    with av.open(file) as container:
+        fps = float(container.streams.video[0].average_rate)
 
 def full():
     with av.open(file) as container:
@@ -83,29 +96,49 @@ def clips():
             count += kept
     return count
 
+def tv_full():
+    return len(read_video(file, pts_unit="sec", output_format="TCHW")[0])
+
+def tv_clips():
+    count = 0
+    for start in starts:
+        # the window holds the clip's span whatever the first frame's offset from start
+        end = start + ((frames - 1) * stride + 1) / fps
+        video = read_video(file, start, end, pts_unit="sec", output_format="TCHW")[0]
+        count += len(video[::stride][:frames])
+    return count
+
+run = {"full": full, "clips": clips, "tv_full": tv_full, "tv_clips": tv_clips}[mode]
 best = 1e30
 for _ in range(3):
     begin = time.perf_counter()
-    count = full() if mode == "full" else clips()
+    count = run()
     best = min(best, time.perf_counter() - begin)
 print(best, count)
 )py";
 
-double pyav_seconds(const fs::path& folder, const std::string& mode, const fs::path& file,
-                    const std::string& starts = "", int stride = 1) {
-  std::ofstream(folder / "pyav_side.py") << kPyAvSide;
+// seconds of one Python side; throws when it decoded another number of frames than wmhost
+double python_seconds(const fs::path& folder, const std::string& mode, const fs::path& file,
+                      int64_t frames, const std::string& starts = "", int stride = 1) {
+  std::ofstream(folder / "python_side.py") << kPythonSide;
   std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-  std::istringstream out(shell(python + " " + (folder / "pyav_side.py").string() + " " + mode + " " +
-                               file.string() + " " + std::to_string(kThreads) + " " + starts + " " +
-                               std::to_string(stride)));
+  std::istringstream out(shell(python + " " + (folder / "python_side.py").string() + " " + mode +
+                               " " + file.string() + " " + std::to_string(kThreads) + " " + starts +
+                               " " + std::to_string(stride)));
   double seconds = 0;
-  out >> seconds;
+  int64_t decoded = 0;
+  out >> seconds >> decoded;
+  if (decoded != frames)
+    throw std::runtime_error(mode + " on " + file.string() + " returned " + std::to_string(decoded) +
+                             " frames, wmhost " + std::to_string(frames));
   return seconds;
 }
 
-void report(const char* what, int64_t frames, double ours, double ffmpeg, double pyav) {
-  std::printf("  %-22s %9.0f %9.0f %9.0f   %5.2fx   %5.2fx\n", what, frames / ours, frames / ffmpeg,
-              frames / pyav, ffmpeg / ours, pyav / ours);
+void report(const char* what, int64_t frames, double ours, double ffmpeg, double pyav,
+            double torchvision) {
+  std::printf("  %-18s %8.0f %8.0f %8.0f %8.0f   %6.2fx %6.2fx %6.2fx\n", what, frames / ours,
+              frames / ffmpeg, frames / pyav, frames / torchvision, ffmpeg / ours, pyav / ours,
+              torchvision / ours);
 }
 
 }  // namespace
@@ -132,8 +165,8 @@ int main(int, char** argv) {
 
   std::printf("video decode, frames/s (best of 3): full decode %d threads, clips 1 thread, each side\n",
               kThreads);
-  std::printf("  %-22s %9s %9s %9s   %6s   %6s\n", "", "wmhost", "ffmpeg", "PyAV", "vs ffmpeg",
-              "vs PyAV");
+  std::printf("  %-18s %8s %8s %8s %8s   %7s %7s %7s\n", "", "wmhost", "ffmpeg", "PyAV", "tv", "/ffmpeg",
+              "/PyAV", "/tv");
   std::mt19937 random(3);
   std::uniform_real_distribution<double> start_time(0, 30 - kClipFrames * 4 / 25.0 - 0.1);  // room for stride 4
   std::vector<double> starts(kClips);
@@ -150,8 +183,9 @@ int main(int, char** argv) {
     double ours = best_seconds(3, [&] { wm::video::Reader(file, kThreads).read_all(); });
     double ffmpeg = 1e30;
     for (int i = 0; i < 3; ++i) ffmpeg = std::min(ffmpeg, ffmpeg_seconds("-i " + file.string(), ""));
-    double pyav = pyav_seconds(folder, "full", file);
-    report((label + " full decode").c_str(), frames, ours, ffmpeg, pyav);
+    double pyav = python_seconds(folder, "full", file, frames);
+    double torchvision = python_seconds(folder, "tv_full", file, frames);
+    report((label + " full").c_str(), frames, ours, ffmpeg, pyav, torchvision);
 
     // (b) sampled clips, each from a fresh open
     for (int stride : kClipStrides) {
@@ -173,9 +207,12 @@ int main(int, char** argv) {
                                       "))' -frames:v " + std::to_string(kClipFrames), 1);
         clips_ffmpeg = std::min(clips_ffmpeg, total);
       }
-      double clips_pyav = pyav_seconds(folder, "clips", file, start_list, stride);
+      int64_t clip_frames = int64_t(kClips) * kClipFrames;
+      double clips_pyav = python_seconds(folder, "clips", file, clip_frames, start_list, stride);
+      double clips_torchvision =
+          python_seconds(folder, "tv_clips", file, clip_frames, start_list, stride);
       std::string row = label + " clips " + std::to_string(kClipFrames) + "x" + std::to_string(stride);
-      report(row.c_str(), int64_t(kClips) * kClipFrames, clips_ours, clips_ffmpeg, clips_pyav);
+      report(row.c_str(), clip_frames, clips_ours, clips_ffmpeg, clips_pyav, clips_torchvision);
     }
   }
   fs::remove_all(folder);
