@@ -159,8 +159,9 @@ TEST(VideoReader, SeekingGivesTheFramesOfAFullDecode) {
 }
 
 // Clips skip the frames they drop when no other frame refers to them (H.264's non-reference
-// B-frames), deciding from packet times before decoding: each clip must still hold exactly the
-// frames a full decode has at the planned places, for strides and resampling rates alike.
+// B-frames) and jump over groups of pictures no kept frame needs, deciding from packet times
+// before decoding: each clip must still hold exactly the frames a full decode has at the planned
+// places, for strides and resampling rates alike.
 TEST(VideoReader, ClipsThatSkipFramesHoldTheFramesOfAFullDecode) {
   test::TempDir dir;
   for (std::string name : {"pattern.mp4", "pattern.webm"}) {
@@ -170,13 +171,21 @@ TEST(VideoReader, ClipsThatSkipFramesHoldTheFramesOfAFullDecode) {
     const std::vector<double> times = reader.last_times();
     const auto count = static_cast<int64_t>(times.size());
     std::mt19937 random(11);
-    for (int trial = 0; trial < 24; ++trial) {
+    for (int trial = 0; trial < 36; ++trial) {
       ClipRequest request;
       request.frames = 1 + trial % 7;
       request.start = std::uniform_real_distribution<double>(0, 3.0)(random);
+      // the last 12 are sparse (1.2-3 s between the first and last frames of 4): they jump
+      // over groups of pictures (a keyframe every 0.8 s)
+      bool sparse = trial >= 24;
+      if (sparse) {
+        request.frames = 4;
+        request.start = std::uniform_real_distribution<double>(0, 0.8)(random);
+      }
       std::vector<int64_t> expected;
       if (trial % 3 == 2) {
-        request.fps = std::vector<double>{7, 12.5, 40}[trial % 9 / 3];
+        request.fps = sparse ? std::vector<double>{1, 1.5, 2.5}[trial % 9 / 3]
+                             : std::vector<double>{7, 12.5, 40}[trial % 9 / 3];
         for (int64_t k = 0; k < request.frames; ++k) {  // the nearest frame; ties: the earlier
           double target = request.start + k / request.fps;
           int64_t after = std::lower_bound(times.begin(), times.end(), target - 1e-6) - times.begin();
@@ -184,7 +193,7 @@ TEST(VideoReader, ClipsThatSkipFramesHoldTheFramesOfAFullDecode) {
           expected.push_back(after);
         }
       } else {
-        request.stride = 1 + trial % 4;
+        request.stride = sparse ? 10 + 3 * (trial % 4) : 1 + trial % 4;
         int64_t first = std::lower_bound(times.begin(), times.end(), request.start - 1e-6) - times.begin();
         for (int64_t k = 0; k < request.frames; ++k) expected.push_back(std::min(first + k * request.stride, count - 1));
       }

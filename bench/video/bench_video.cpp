@@ -3,7 +3,7 @@
 // PyAV underneath: how Python video datasets read clips), in the same run.
 //   (a) full decode of a 224x224, 30 s, 25 fps H.264 and VP9 file to RGB frames, 2 decoder threads
 //       each (torchvision: PyAV's default threading);
-//   (b) sampled clips: 16 frames at stride 2 and 4 from random start times, each clip opening the file
+//   (b) sampled clips: 16 frames at stride 2 and 4, and 8 at stride 25 (a frame a second), from random start times, each clip opening the file
 //       and seeking, as a data loader does; one decoder thread (loaders run clips in parallel,
 //       and PyAV 10 hung closing a frame-threaded decoder left mid-stream). The PyAV loop converts
 //       only the kept frames; read_video converts every frame from start to end, then keeps every
@@ -35,8 +35,9 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 constexpr int kThreads = 2;
-constexpr int kClips = 30, kClipFrames = 16;
-constexpr int kClipStrides[] = {2, 4};
+constexpr int kClips = 30;
+// frames x stride: dense clips, and a sparse one (a frame a second) that spans groups of pictures
+constexpr std::pair<int, int> kClipShapes[] = {{16, 2}, {16, 4}, {8, 25}};
 
 std::string shell(const std::string& command) { return bench::output_of(command); }
 
@@ -60,7 +61,7 @@ constexpr const char* kPythonSide = R"py(
 import sys, time, warnings, av
 mode, file, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
 starts = [float(s) for s in sys.argv[4].split(",")] if len(sys.argv) > 4 else []
-frames, stride = 16, int(sys.argv[5]) if len(sys.argv) > 5 else 1
+frames, stride = (int(sys.argv[5]), int(sys.argv[6])) if len(sys.argv) > 6 else (0, 1)
 if mode.startswith("tv_"):
     warnings.filterwarnings("ignore")  # read_video's deprecation notice
     import torch
@@ -118,13 +119,14 @@ print(best, count)
 )py";
 
 // seconds of one Python side; throws when it decoded another number of frames than wmhost
+// (clips: `shape` is "frames stride")
 double python_seconds(const fs::path& folder, const std::string& mode, const fs::path& file,
-                      int64_t frames, const std::string& starts = "", int stride = 1) {
+                      int64_t frames, const std::string& starts = "", const std::string& shape = "") {
   std::ofstream(folder / "python_side.py") << kPythonSide;
   std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
   std::istringstream out(shell(python + " " + (folder / "python_side.py").string() + " " + mode +
                                " " + file.string() + " " + std::to_string(kThreads) + " " + starts +
-                               " " + std::to_string(stride)));
+                               " " + shape));
   double seconds = 0;
   int64_t decoded = 0;
   out >> seconds >> decoded;
@@ -168,7 +170,7 @@ int main(int, char** argv) {
   std::printf("  %-18s %8s %8s %8s %8s   %7s %7s %7s\n", "", "wmhost", "ffmpeg", "PyAV", "tv", "/ffmpeg",
               "/PyAV", "/tv");
   std::mt19937 random(3);
-  std::uniform_real_distribution<double> start_time(0, 30 - kClipFrames * 4 / 25.0 - 0.1);  // room for stride 4
+  std::uniform_real_distribution<double> start_time(0, 30 - 8 * 25 / 25.0 - 0.1);  // room for 8x25
   std::vector<double> starts(kClips);
   for (double& start : starts) start = std::round(start_time(random) * 1000) / 1000;
   std::string start_list;
@@ -188,9 +190,9 @@ int main(int, char** argv) {
     report((label + " full").c_str(), frames, ours, ffmpeg, pyav, torchvision);
 
     // (b) sampled clips, each from a fresh open
-    for (int stride : kClipStrides) {
+    for (auto [clip_length, stride] : kClipShapes) {
       wm::video::ClipRequest request;
-      request.frames = kClipFrames;
+      request.frames = clip_length;
       request.stride = stride;
       double clips_ours = best_seconds(3, [&] {
         for (double start : starts) {
@@ -204,14 +206,14 @@ int main(int, char** argv) {
         for (double start : starts)
           total += ffmpeg_seconds("-ss " + std::to_string(start) + " -i " + file.string(),
                                   "-vf select='not(mod(n\\," + std::to_string(stride) +
-                                      "))' -frames:v " + std::to_string(kClipFrames), 1);
+                                      "))' -frames:v " + std::to_string(clip_length), 1);
         clips_ffmpeg = std::min(clips_ffmpeg, total);
       }
-      int64_t clip_frames = int64_t(kClips) * kClipFrames;
-      double clips_pyav = python_seconds(folder, "clips", file, clip_frames, start_list, stride);
-      double clips_torchvision =
-          python_seconds(folder, "tv_clips", file, clip_frames, start_list, stride);
-      std::string row = label + " clips " + std::to_string(kClipFrames) + "x" + std::to_string(stride);
+      int64_t clip_frames = int64_t(kClips) * clip_length;
+      std::string shape = std::to_string(clip_length) + " " + std::to_string(stride);
+      double clips_pyav = python_seconds(folder, "clips", file, clip_frames, start_list, shape);
+      double clips_torchvision = python_seconds(folder, "tv_clips", file, clip_frames, start_list, shape);
+      std::string row = label + " clips " + std::to_string(clip_length) + "x" + std::to_string(stride);
       report(row.c_str(), clip_frames, clips_ours, clips_ffmpeg, clips_pyav, clips_torchvision);
     }
   }

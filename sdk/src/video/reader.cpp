@@ -96,14 +96,15 @@ struct Reader::Impl {
   PacketPtr packet{av_packet_alloc()};
   FramePtr frame{av_frame_alloc()};     // the frame next_frame() produced
   FramePtr previous{av_frame_alloc()};  // the one before it (nearest-frame resampling)
-  bool draining = false;   // the demuxer hit the end; the decoder is flushing
+  bool restarting = false;  // the decoder is flushing before it restarts at a later keyframe
   bool replay = false;     // next_frame() hands out `frame` again (after a seek check)
   bool fresh = true;       // nothing decoded since the file was opened
   double last_time = 0;    // time of `frame`
   // A clip's plan (plan_clip): packets read ahead of the decoder, the pts of those already sent
   // since the last seek, and the pts of the frames the clip keeps (empty: no plan, decode every
   // frame). The decoder skips the other frames that no frame refers to (H.264's non-reference
-  // B-frames: 46% of the frames of an x264 default encode), never others.
+  // B-frames: 46% of the frames of an x264 default encode), never others, and jumps over whole
+  // groups of pictures that no kept frame needs (sparse clips: low fps, long strides).
   std::deque<PacketPtr> ahead;
   std::vector<int64_t> sent_pts;
   std::unordered_set<int64_t> kept_pts;
@@ -136,6 +137,7 @@ struct Reader::Impl {
   double seconds(const AVFrame* decoded) const;
   double seconds(int64_t pts) const { return (pts - stream_start) * time_base; }
   bool read_packet(AVPacket* into);
+  size_t keyframe_to_jump_to() const;
   bool next_frame();
   void seek(double start);
   void plan_clip(const ClipRequest& request);
@@ -217,6 +219,25 @@ bool Reader::Impl::read_packet(AVPacket* into) {
   }
 }
 
+// During a planned clip: the position in `ahead` of the last keyframe before the next kept
+// frame, when packets lie between it and the decoder (0: none to jump over). Decoding restarts
+// there as after a seek, so the same trust in keyframes applies, and the keyframe must begin a
+// closed group: no packet after it shows a frame before it (open GOPs' leading pictures
+// would need the group before).
+size_t Reader::Impl::keyframe_to_jump_to() const {
+  if (kept_pts.empty()) return 0;
+  size_t jump = 0;
+  for (size_t i = 0; i < ahead.size() && !kept_pts.count(ahead[i]->pts); ++i) {
+    if (i == 0 || !(ahead[i]->flags & AV_PKT_FLAG_KEY)) continue;
+    size_t end = std::min(ahead.size(), i + kReorderWindow);
+    bool closed = std::all_of(ahead.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                              ahead.begin() + static_cast<std::ptrdiff_t>(end),
+                              [&](const PacketPtr& later) { return later->pts > ahead[i]->pts; });
+    if (closed) jump = i;
+  }
+  return jump;
+}
+
 // the next frame in presentation order into `frame`; false at the end of the stream
 bool Reader::Impl::next_frame() {
   if (replay) {
@@ -230,14 +251,25 @@ bool Reader::Impl::next_frame() {
       last_time = seconds(frame.get());
       return true;
     }
+    if (code == AVERROR_EOF && restarting) {
+      // every frame sent before the jump is out: the decoder starts again at the keyframe
+      avcodec_flush_buffers(decoder.get());
+      restarting = false;
+      continue;
+    }
     if (code == AVERROR_EOF) return false;
     if (code != AVERROR(EAGAIN)) fail("corrupt video data", code);
     // the decoder wants input: the next packet (read ahead or from the demuxer), or the end
+    if (size_t jump = keyframe_to_jump_to()) {
+      ahead.erase(ahead.begin(), ahead.begin() + static_cast<std::ptrdiff_t>(jump));
+      restarting = true;
+      avcodec_send_packet(decoder.get(), nullptr);  // drain what was sent before the jump
+      continue;
+    }
     if (!ahead.empty()) {
       av_packet_move_ref(packet.get(), ahead.front().get());
       ahead.pop_front();
     } else if (!read_packet(packet.get())) {
-      draining = true;
       avcodec_send_packet(decoder.get(), nullptr);
       continue;
     }
@@ -264,7 +296,7 @@ void Reader::Impl::seek(double start) {
     if (code < 0 && target > 0) continue;  // try further back, down to the start
     if (code < 0) fail("cannot seek to the start", code);
     avcodec_flush_buffers(decoder.get());
-    draining = false;
+    restarting = false;
     ahead.clear();
     sent_pts.clear();
     kept_pts.clear();
