@@ -1,9 +1,9 @@
 #include "cli.h"
 
-#include <boost/program_options.hpp>
 #include <algorithm>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 
 #include "config_resolve.h"
 #include "experiment.h"
@@ -14,8 +14,6 @@
 #include "wm/atomic_file.h"
 #include "wm/log.h"
 #include "wm/suggest.h"
-
-namespace po = boost::program_options;
 
 namespace wm {
 namespace {
@@ -38,6 +36,7 @@ struct Options {
   std::vector<std::string> plugin_dirs;
   std::string out;
   bool dry_run = false;
+  bool help = false, version = false;  // asked for
 };
 
 //---- resolving an experiment into its runs ----
@@ -264,29 +263,98 @@ int command_describe(const Options& options, PluginRegistry& registry) {
               }()));
 }
 
-Options parse_options(int argc, char** argv, bool& show_help, bool& show_version) {
+// a mistake on the command line itself (exit code 2, with a pointer to --help)
+struct UsageError : Error {
+  using Error::Error;
+};
+
+struct OptionSpec {
+  std::string name;  // --name
+  char letter;       // -l, or 0
+  const char* value; // the value's placeholder, or nullptr for a switch
+  const char* help;
+};
+
+const std::vector<OptionSpec>& option_specs() {
+  static const std::vector<OptionSpec> specs = {
+      {"help", 'h', nullptr, "show this help"},
+      {"version", 0, nullptr, "print versions and exit"},
+      {"plugin-path", 'p', "DIR", "extra folder to search for plugins (repeatable; also WMHOST_PLUGIN_PATH)"},
+      {"out", 'o', "DIR", "run directory (default runs/<experiment>/<time>)"},
+      {"dry-run", 'n', nullptr, "resolve and validate, print, write nothing"},
+      {"verbose", 'v', nullptr, "log debug details"}};
+  return specs;
+}
+
+void print_usage() {
+  std::cout << kUsage << "\noptions:\n";
+  for (const auto& spec : option_specs()) {
+    std::string flags = std::string(spec.letter ? std::string("-") + spec.letter + ", " : "    ") +
+                        "--" + spec.name + (spec.value ? std::string(" ") + spec.value : "");
+    std::cout << "  " << std::left << std::setw(24) << flags << spec.help << "\n";
+  }
+}
+
+// Options may come anywhere among the command and its arguments; `--` ends them. Values follow
+// as `--out DIR`, `--out=DIR`, `-o DIR` or `-oDIR`.
+Options parse_options(int argc, char** argv) {
   Options options;
-  po::options_description named("options");
-  named.add_options()("help,h", "show this help")("version", "print versions and exit")(
-      "plugin-path,p", po::value(&options.plugin_dirs)->composing(),
-      "extra folder to search for plugins (repeatable; also WMHOST_PLUGIN_PATH)")(
-      "out,o", po::value(&options.out), "run directory (default runs/<experiment>/<time>)")(
-      "dry-run,n", po::bool_switch(&options.dry_run), "resolve and validate, print, write nothing")(
-      "verbose,v", "log debug details");
-  po::options_description hidden;
-  hidden.add_options()("command", po::value(&options.command))(
-      "args", po::value(&options.args)->composing());
-  po::options_description all;
-  all.add(named).add(hidden);
-  po::positional_options_description positional;
-  positional.add("command", 1).add("args", -1);
-  po::variables_map vars;
-  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vars);
-  po::notify(vars);
-  show_help = vars.count("help") || (options.command.empty() && !vars.count("version"));
-  show_version = vars.count("version") > 0;
-  if (vars.count("verbose")) log().set_level(spdlog::level::debug);
-  if (show_help) std::cout << kUsage << "\n" << named;
+  bool verbose = false, only_arguments = false;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (only_arguments || word.size() < 2 || word[0] != '-') {
+      positional.push_back(word);
+      continue;
+    }
+    if (word == "--") {
+      only_arguments = true;
+      continue;
+    }
+    // which option, and a value attached to it
+    const OptionSpec* spec = nullptr;
+    std::optional<std::string> attached;
+    if (word[1] == '-') {
+      std::string name = word.substr(2);
+      if (auto equals = name.find('='); equals != std::string::npos)
+        attached = name.substr(equals + 1), name.resize(equals);
+      for (const auto& candidate : option_specs())
+        if (candidate.name == name) spec = &candidate;
+      if (!spec) {
+        std::vector<std::string> names;
+        for (const auto& candidate : option_specs()) names.push_back("--" + candidate.name);
+        throw UsageError("unknown option '--" + name + "'" + did_you_mean("--" + name, names));
+      }
+    } else {
+      for (const auto& candidate : option_specs())
+        if (candidate.letter == word[1]) spec = &candidate;
+      if (!spec) throw UsageError("unknown option '" + word.substr(0, 2) + "'");
+      if (word.size() > 2) attached = word.substr(2);
+    }
+    std::string shown = "--" + spec->name;
+    if (!spec->value && attached) throw UsageError(shown + " takes no value");
+    std::string value;
+    if (spec->value) {
+      if (attached) {
+        value = *attached;
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        throw UsageError(shown + " needs a value: " + shown + " " + spec->value);
+      }
+    }
+    if (spec->name == "help") options.help = true;
+    if (spec->name == "version") options.version = true;
+    if (spec->name == "plugin-path") options.plugin_dirs.push_back(value);
+    if (spec->name == "out") options.out = value;
+    if (spec->name == "dry-run") options.dry_run = true;
+    if (spec->name == "verbose") verbose = true;
+  }
+  if (!positional.empty()) {
+    options.command = positional.front();
+    options.args.assign(positional.begin() + 1, positional.end());
+  }
+  if (verbose) log().set_level(spdlog::level::debug);
   return options;
 }
 
@@ -294,14 +362,16 @@ Options parse_options(int argc, char** argv, bool& show_help, bool& show_version
 
 int run_cli(int argc, char** argv) {
   try {
-    bool show_help = false, show_version = false;
-    Options options = parse_options(argc, argv, show_help, show_version);
-    if (show_version) {
+    Options options = parse_options(argc, argv);
+    if (options.version) {
       std::cout << "wmhost " << WM_SDK_VERSION << " (wmsdk ABI " << WM_SDK_ABI_VERSION
                 << ", LibTorch " << WM_BUILD_TORCH_VERSION << ", " << WM_BUILD_COMPILER << ")\n";
       return 0;
     }
-    if (show_help) return options.command.empty() ? 2 : 0;
+    if (options.help || options.command.empty()) {
+      print_usage();
+      return options.help ? 0 : 2;  // no command at all is a usage mistake
+    }
 
     for (const auto& dir : options.plugin_dirs)
       if (!std::filesystem::is_directory(dir))
@@ -314,7 +384,7 @@ int run_cli(int argc, char** argv) {
     throw Error("unknown command '" + options.command + "'" +
                 did_you_mean(options.command, {"run", "validate", "list", "describe"}) +
                 "; commands: run, validate, list, describe");
-  } catch (const po::error& e) {
+  } catch (const UsageError& e) {
     std::cerr << "error: " << e.what() << " (wmhost --help shows the options)\n";
     return 2;
   } catch (const std::exception& e) {

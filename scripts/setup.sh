@@ -2,12 +2,21 @@
 # Installs every wmhost dependency from Debian 12's archive. Idempotent and non-interactive.
 set -euo pipefail
 
+# Other systems (GPU machines with pip's PyTorch) bring their own packages: README, "Building by
+# hand, other machines". WM_SKIP_SETUP=1 skips this on Debian too.
+. /etc/os-release 2> /dev/null || true
+if [ "${WM_SKIP_SETUP:-0}" = 1 ] || [ "${ID:-}" != debian ]; then
+  echo "setup: skipped on ${PRETTY_NAME:-this system}${WM_SKIP_SETUP:+ (WM_SKIP_SETUP=$WM_SKIP_SETUP)};" \
+       "the dependencies are listed in README.md, \"Building by hand, other machines\""
+  exit 0
+fi
+
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-openmp
   libmujoco-dev libqhull-dev libosmesa6-dev libegl1 libegl-mesa0
   libavcodec-dev libavformat-dev libswscale-dev libavutil-dev ffmpeg
-  libboost-dev libboost-program-options-dev
+  libboost-dev
   libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libgloo-dev libpng-dev
   python3 python3-torch python3-torchvision python3-numpy python3-scipy python3-pil
   python3-av python3-sklearn

@@ -57,6 +57,27 @@ TEST(Cli, VersionNamesSdkAbiAndLibTorch) {
   EXPECT_THAT(result.out, ContainsRegex("^wmhost [0-9.]+ \\(wmsdk ABI [0-9]+, LibTorch [0-9.]+, "));
 }
 
+TEST(Cli, OptionsGoAnywhereAndMistakesSayWhatToType) {
+  test::TempDir dir;
+  Result help = wmhost("--help", dir.path());
+  EXPECT_EQ(help.code, 0);
+  EXPECT_THAT(help.out, HasSubstr("-o, --out DIR"));
+  // values as `--name value`, `--name=value`, `-l value` and `-lvalue`, before or after the command
+  for (std::string line : {"list --plugin-path /nowhere", "--plugin-path=/nowhere list",
+                           "-p /nowhere list", "list -p/nowhere"})
+    EXPECT_THAT(wmhost(line, dir.path()).err, HasSubstr("--plugin-path /nowhere: no such folder")) << line;
+  EXPECT_THAT(wmhost("-- list -p/nowhere", dir.path()).err, Not(HasSubstr("no such folder")));
+  Result typo = wmhost("list --plugin-pth /nowhere", dir.path());
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_THAT(typo.err, HasSubstr("unknown option '--plugin-pth'; did you mean '--plugin-path'?"));
+  EXPECT_THAT(wmhost("run exp.yaml --out", dir.path()).err, HasSubstr("--out needs a value: --out DIR"));
+  EXPECT_THAT(wmhost("list --verbose=yes", dir.path()).err, HasSubstr("--verbose takes no value"));
+  EXPECT_THAT(wmhost("list -x", dir.path()).err, HasSubstr("unknown option '-x'"));
+  Result bare = wmhost("", dir.path());
+  EXPECT_EQ(bare.code, 2);
+  EXPECT_THAT(bare.out, HasSubstr("usage: wmhost <command>"));
+}
+
 TEST(Cli, ListShowsPluginsOfEveryKind) {
   test::TempDir dir;
   Result result = wmhost("list", dir.path());

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "test_support.h"
+#include "wm/train/checkpoint.h"
 
 namespace wm {
 namespace {
@@ -54,6 +55,21 @@ std::string read(const fs::path& file) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+TEST(Train, RandomStatesComeBackByDevice) {
+  train::seed_everything(5);
+  auto seeded = at::rand({4});
+  train::seed_everything(5);
+  EXPECT_TRUE(at::rand({4}).equal(seeded));
+  train::NamedTensors states = train::random_states();
+  ASSERT_FALSE(states.empty());
+  EXPECT_EQ(states.front().first, "cpu");
+  auto next = at::rand({4});
+  // a state saved on a machine with a GPU restores on one without: the CPU's is set, the rest left
+  states.emplace_back("cuda:7", states.front().second.clone());
+  train::set_random_states(states);
+  EXPECT_TRUE(at::rand({4}).equal(next));
 }
 
 TEST(Train, SameSeedGivesTheSameLosses) {

@@ -205,7 +205,7 @@ class Trainer {
     train::NamedTensors all;
     for (const auto& [name, tensor] : model_.state()) all.emplace_back("model/" + name, tensor);
     for (const auto& [name, tensor] : optimizer_.state()) all.emplace_back("optimizer/" + name, tensor);
-    all.emplace_back("rng/cpu", train::random_state());
+    for (const auto& [device, state] : train::random_states()) all.emplace_back("rng/" + device, state);
     all.emplace_back("position", at::tensor(std::vector<int64_t>{position_.step, position_.samples,
                                                                   position_.tokens, position_.epoch,
                                                                   position_.cursor}));
@@ -233,7 +233,7 @@ class Trainer {
     std::string eval = p_.get<std::string>("eval_data");
     if (eval.empty()) return;
     Dataset& data = *context_.data.at(eval);
-    at::Tensor saved = train::random_state();
+    train::NamedTensors saved = train::random_states();
     train::seed_everything(static_cast<uint64_t>(context_.experiment.seed) + 77);
     at::NoGradGuard no_grad;
     double sum = 0;
@@ -245,7 +245,7 @@ class Trainer {
       move_to(*batch, context_.experiment.device);
       sum += model_.loss(*batch).loss.item<double>();
     }
-    train::set_random_state(saved);
+    train::set_random_states(saved);
     if (batches == 0) return;
     double value = sum / static_cast<double>(batches);
     context_.metrics_log.append({{"procedure", "train"}, {"data", eval}},
@@ -280,8 +280,8 @@ class Trainer {
     auto saved = train::load_tensors(file);
     train::copy_by_name(train::with_prefix(saved, "model/"), model_.state(), "checkpoint " + file.string());
     optimizer_.load_state(train::with_prefix(saved, "optimizer/"));
+    train::set_random_states(train::with_prefix(saved, "rng/"));
     for (const auto& [name, tensor] : saved) {
-      if (name == "rng/cpu") train::set_random_state(tensor);
       if (name == "best") best_ = tensor.item<double>();
       if (name == "data/skipped") skipped_before_ = tensor.item<int64_t>();
       if (name == "position") {

@@ -1,9 +1,12 @@
 // Formats: Middlebury flow (Baker et al. 2011, flow-code/README.txt) and the KITTI 2015 devkit
-// (devkit/cpp/io_flow.h). PNG goes through libpng; samples are big-endian in the file.
+// (devkit/cpp/io_flow.h). PNG goes through libpng when the SDK was built with it; samples are
+// big-endian in the file.
 #include "wm/flow_file.h"
 
 #include <ATen/ATen.h>
+#ifdef WM_HAVE_PNG
 #include <png.h>
+#endif
 
 #include <cmath>
 #include <cstdio>
@@ -41,8 +44,9 @@ struct File {
   ~File() { std::fclose(handle); }
 };
 
+#ifdef WM_HAVE_PNG
 // the libpng calls, kept free of C++ objects with destructors across setjmp/longjmp
-bool png_read_rows(FILE* handle, png_uint_32* width, png_uint_32* height, std::vector<uint16_t>* pixels,
+bool png_read_rows(FILE* handle, uint32_t* width, uint32_t* height, std::vector<uint16_t>* pixels,
                    char* message) {
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
@@ -72,7 +76,7 @@ bool png_read_rows(FILE* handle, png_uint_32* width, png_uint_32* height, std::v
   return true;
 }
 
-bool png_write_rows(FILE* handle, png_uint_32 width, png_uint_32 height, const uint16_t* pixels) {
+bool png_write_rows(FILE* handle, uint32_t width, uint32_t height, const uint16_t* pixels) {
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
   if (!info || setjmp(png_jmpbuf(png))) {
@@ -89,6 +93,18 @@ bool png_write_rows(FILE* handle, png_uint_32 width, png_uint_32 height, const u
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
   return true;
+}
+#else
+bool png_read_rows(FILE*, uint32_t*, uint32_t*, std::vector<uint16_t>*, char*) { return false; }
+bool png_write_rows(FILE*, uint32_t, uint32_t, const uint16_t*) { return false; }
+#endif
+
+// a build without libpng says so before it touches the file
+void require_libpng([[maybe_unused]] const std::filesystem::path& file) {
+#ifndef WM_HAVE_PNG
+  throw Error(file.string() + ": KITTI .png flow files need libpng, which this build of wmsdk "
+              "lacks (install libpng-dev, then rebuild)");
+#endif
 }
 
 }  // namespace
@@ -132,8 +148,9 @@ void write_flo(const std::filesystem::path& file, const at::Tensor& flow, const 
 //---- KITTI PNG ----
 
 FlowField read_kitti_png(const std::filesystem::path& file) {
+  require_libpng(file);
   File in(file, "rb");
-  png_uint_32 width = 0, height = 0;
+  uint32_t width = 0, height = 0;
   std::vector<uint16_t> pixels;
   char message[256] = "";
   if (!png_read_rows(in.handle, &width, &height, &pixels, message))
@@ -149,6 +166,7 @@ FlowField read_kitti_png(const std::filesystem::path& file) {
 }
 
 void write_kitti_png(const std::filesystem::path& file, const at::Tensor& flow, const at::Tensor& valid) {
+  require_libpng(file);
   auto [values, mask] = checked(flow, valid, file);
   auto encoded = (values * 64.0f + 32768.0f).round().clamp(0, 65535).masked_fill(mask.logical_not(), 32768);
   // [2, H, W] + mask -> [H, W, 3] uint16 in (u, v, valid) order

@@ -9,8 +9,8 @@ int set_compute_threads(int threads);
 // Keeps memory the process frees for its next allocations (glibc malloc). Tensor code frees and
 // allocates buffers of megabytes per sample; by default glibc hands them back to the kernel and
 // takes them again as fresh zeroed pages, which made the data loader 3x slower than PyTorch's
-// (bench/loader). Call once at start-up, before threads start; false where the C library has no
-// such setting.
+// (bench/loader). Call once at start-up (safe with threads running); false where the C library
+// has no such setting.
 bool reuse_freed_memory();
 // "cpu" always; "cuda" when this LibTorch build sees a GPU. Otherwise throws with what to do.
 void require_device(const std::string& device);

@@ -26,9 +26,12 @@ NamedTensors load_state_dict(const std::filesystem::path& file);
 // copies `from` into `into` by name; lists what is missing and unexpected in one error
 void load_matching(const NamedTensors& from, const NamedTensors& into, const std::string& what);
 
-// the CPU generator's state, to save and restore with a checkpoint
-at::Tensor random_state();
-void set_random_state(const at::Tensor& state);
+// The default random generators' states by device ("cpu", "cuda:0", ...), to save and restore
+// with a checkpoint. Restoring sets the devices this process has; others are left out, so a run
+// moves between machines.
+NamedTensors random_states();
+void set_random_states(const NamedTensors& states);
+// seeds the CPU's generator and every GPU's
 void seed_everything(uint64_t seed);
 
 }  // namespace wm::train
