@@ -9,10 +9,15 @@ Checkpoints that wrap the weights ({"state_dict": ...} or {"model": ...}) are un
     python3 scripts/convert_torch_weights.py FILE [FILE ...]           # rewrite in place
     python3 scripts/convert_torch_weights.py FILE [FILE ...] --out DIR # write DIR/<name>
 
+Files are unpickled with torch.load(weights_only=True), which runs no code from the file; a
+checkpoint that also pickles other objects (training arguments, say) needs --trust, for files
+whose origin you trust.
+
 Needs Debian's python3-torch (scripts/setup.sh installs it).
 """
 import argparse
 import os
+import pickle
 import sys
 import tempfile
 
@@ -34,13 +39,24 @@ def plain_tensors(checkpoint, source):
     return tensors
 
 
+def load(source, trust):
+    try:
+        return torch.load(source, map_location="cpu", weights_only=not trust)
+    except pickle.UnpicklingError as error:
+        reason = str(error).split("WeightsUnpickler error: ")[-1].strip()  # PyTorch's own advice is long
+        sys.exit(f"{source}: holds more than tensors ({reason}); if you trust where it came from, "
+                 f"run again with --trust")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", help="weight files to convert")
     parser.add_argument("--out", help="folder for the converted files (default: in place)")
+    parser.add_argument("--trust", action="store_true",
+                        help="unpickle any object in the files (runs code they name)")
     args = parser.parse_args()
     for source in args.files:
-        tensors = plain_tensors(torch.load(source, map_location="cpu"), source)
+        tensors = plain_tensors(load(source, args.trust), source)
         target = os.path.join(args.out, os.path.basename(source)) if args.out else source
         os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
         # write next to the target, then rename: a killed conversion never leaves half a file
