@@ -1,6 +1,7 @@
 #include "wm/json.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
