@@ -269,9 +269,9 @@ struct UsageError : Error {
 };
 
 struct OptionSpec {
-  std::string name;  // --name
-  char letter;       // -l, or 0
-  const char* value; // the value's placeholder, or nullptr for a switch
+  std::string name;   // --name
+  char letter;        // -l, or 0
+  const char* value;  // the value's placeholder, or nullptr for a switch
   const char* help;
 };
 

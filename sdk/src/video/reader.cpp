@@ -97,9 +97,9 @@ struct Reader::Impl {
   FramePtr frame{av_frame_alloc()};     // the frame next_frame() produced
   FramePtr previous{av_frame_alloc()};  // the one before it (nearest-frame resampling)
   bool restarting = false;  // the decoder is flushing before it restarts at a later keyframe
-  bool replay = false;     // next_frame() hands out `frame` again (after a seek check)
-  bool fresh = true;       // nothing decoded since the file was opened
-  double last_time = 0;    // time of `frame`
+  bool replay = false;      // next_frame() hands out `frame` again (after a seek check)
+  bool fresh = true;        // nothing decoded since the file was opened
+  double last_time = 0;     // time of `frame`
   // A clip's plan (plan_clip): packets read ahead of the decoder, the pts of those already sent
   // since the last seek, and the pts of the frames the clip keeps (empty: no plan, decode every
   // frame). The decoder skips the other frames that no frame refers to (H.264's non-reference
