@@ -4,6 +4,7 @@
 #include <iomanip>
 #include <iostream>
 #include <optional>
+#include <set>
 
 #include "config_resolve.h"
 #include "experiment.h"
@@ -296,59 +297,66 @@ void print_usage() {
 }
 
 // Options may come anywhere among the command and its arguments; `--` ends them. Values follow
-// as `--out DIR`, `--out=DIR`, `-o DIR` or `-oDIR`.
+// as `--out DIR`, `--out=DIR`, `-o DIR` or `-oDIR`; switches group (`-nv`). Names are not
+// abbreviated, and an option taking one value may appear once.
 Options parse_options(int argc, char** argv) {
   Options options;
   bool verbose = false, only_arguments = false;
   std::vector<std::string> positional;
+  std::set<std::string> seen;
+  // applies one option; `attached` is a value written into the same word
+  auto apply = [&](const OptionSpec& spec, std::optional<std::string> attached, int& i) {
+    std::string shown = "--" + spec.name;
+    if (!spec.value && attached) throw UsageError(shown + " takes no value");
+    std::string value;
+    if (spec.value) {
+      bool next_is_value = i + 1 < argc && (argv[i + 1][0] != '-' || argv[i + 1][1] == '\0');
+      if (!attached && !next_is_value)
+        throw UsageError(shown + " needs a value: " + shown + " " + spec.value +
+                         " (a value starting with '-' as " + shown + "=VALUE)");
+      value = attached ? *attached : argv[++i];
+      if (spec.name != "plugin-path" && !seen.insert(spec.name).second)
+        throw UsageError(shown + " is given twice");
+    }
+    if (spec.name == "help") options.help = true;
+    if (spec.name == "version") options.version = true;
+    if (spec.name == "plugin-path") options.plugin_dirs.push_back(value);
+    if (spec.name == "out") options.out = value;
+    if (spec.name == "dry-run") options.dry_run = true;
+    if (spec.name == "verbose") verbose = true;
+  };
   for (int i = 1; i < argc; ++i) {
     std::string word = argv[i];
     if (only_arguments || word.size() < 2 || word[0] != '-') {
       positional.push_back(word);
-      continue;
-    }
-    if (word == "--") {
+    } else if (word == "--") {
       only_arguments = true;
-      continue;
-    }
-    // which option, and a value attached to it
-    const OptionSpec* spec = nullptr;
-    std::optional<std::string> attached;
-    if (word[1] == '-') {
+    } else if (word[1] == '-') {
       std::string name = word.substr(2);
+      std::optional<std::string> attached;
       if (auto equals = name.find('='); equals != std::string::npos)
         attached = name.substr(equals + 1), name.resize(equals);
-      for (const auto& candidate : option_specs())
-        if (candidate.name == name) spec = &candidate;
-      if (!spec) {
+      auto spec = std::find_if(option_specs().begin(), option_specs().end(),
+                               [&](const OptionSpec& candidate) { return candidate.name == name; });
+      if (spec == option_specs().end()) {
         std::vector<std::string> names;
         for (const auto& candidate : option_specs()) names.push_back("--" + candidate.name);
         throw UsageError("unknown option '--" + name + "'" + did_you_mean("--" + name, names));
       }
+      apply(*spec, attached, i);
     } else {
-      for (const auto& candidate : option_specs())
-        if (candidate.letter == word[1]) spec = &candidate;
-      if (!spec) throw UsageError("unknown option '" + word.substr(0, 2) + "'");
-      if (word.size() > 2) attached = word.substr(2);
-    }
-    std::string shown = "--" + spec->name;
-    if (!spec->value && attached) throw UsageError(shown + " takes no value");
-    std::string value;
-    if (spec->value) {
-      if (attached) {
-        value = *attached;
-      } else if (i + 1 < argc) {
-        value = argv[++i];
-      } else {
-        throw UsageError(shown + " needs a value: " + shown + " " + spec->value);
+      // -l, grouped switches -lm, or a value written on: -lVALUE
+      for (size_t at = 1; at < word.size(); ++at) {
+        auto spec = std::find_if(option_specs().begin(), option_specs().end(),
+                                 [&](const OptionSpec& candidate) { return candidate.letter == word[at]; });
+        if (spec == option_specs().end()) throw UsageError("unknown option '-" + word.substr(at, 1) + "'");
+        if (spec->value && at + 1 < word.size()) {
+          apply(*spec, word.substr(at + 1), i);
+          break;
+        }
+        apply(*spec, std::nullopt, i);
       }
     }
-    if (spec->name == "help") options.help = true;
-    if (spec->name == "version") options.version = true;
-    if (spec->name == "plugin-path") options.plugin_dirs.push_back(value);
-    if (spec->name == "out") options.out = value;
-    if (spec->name == "dry-run") options.dry_run = true;
-    if (spec->name == "verbose") verbose = true;
   }
   if (!positional.empty()) {
     options.command = positional.front();

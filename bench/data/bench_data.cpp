@@ -16,6 +16,7 @@
 #include <random>
 #include <sstream>
 
+#include "bench_support.h"
 #include "config_node.h"
 #include "param_binding.h"
 #include "plugin_registry.h"
@@ -24,8 +25,6 @@
 #include "wm/webdataset.h"
 #ifdef WM_BENCH_VIDEO
 #include "wm/video.h"
-
-#include "bench_support.h"
 #endif
 
 namespace {

@@ -219,21 +219,25 @@ bool Reader::Impl::read_packet(AVPacket* into) {
   }
 }
 
-// During a planned clip: the position in `ahead` of the last keyframe before the next kept
-// frame, when packets lie between it and the decoder (0: none to jump over). Decoding restarts
-// there as after a seek, so the same trust in keyframes applies, and the keyframe must begin a
-// closed group: no packet after it shows a frame before it (open GOPs' leading pictures
-// would need the group before).
+// During a planned clip: the position in `ahead` of the last keyframe at or before the next
+// kept frame, when packets lie between it and the decoder (0: none to jump over). Decoding
+// restarts there as after a seek, so the same trust in keyframe flags applies (a mis-flagged
+// frame would spoil the frames after it, here in mid-clip), and the keyframe must begin a closed
+// group: no packet after it shows a frame before it (open GOPs' leading pictures need the group
+// before).
 size_t Reader::Impl::keyframe_to_jump_to() const {
   if (kept_pts.empty()) return 0;
   size_t jump = 0;
-  for (size_t i = 0; i < ahead.size() && !kept_pts.count(ahead[i]->pts); ++i) {
-    if (i == 0 || !(ahead[i]->flags & AV_PKT_FLAG_KEY)) continue;
-    size_t end = std::min(ahead.size(), i + kReorderWindow);
-    bool closed = std::all_of(ahead.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                              ahead.begin() + static_cast<std::ptrdiff_t>(end),
-                              [&](const PacketPtr& later) { return later->pts > ahead[i]->pts; });
-    if (closed) jump = i;
+  for (size_t i = 0; i < ahead.size(); ++i) {
+    const AVPacket& candidate = *ahead[i];
+    if (i > 0 && (candidate.flags & AV_PKT_FLAG_KEY)) {
+      size_t end = std::min(ahead.size(), i + kReorderWindow);
+      bool closed = std::all_of(ahead.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                                ahead.begin() + static_cast<std::ptrdiff_t>(end),
+                                [&](const PacketPtr& later) { return later->pts > candidate.pts; });
+      if (closed) jump = i;
+    }
+    if (kept_pts.count(candidate.pts)) break;  // a kept frame: everything before it may be needed
   }
   return jump;
 }
@@ -283,7 +287,8 @@ bool Reader::Impl::next_frame() {
 
 // Positions the decoder so that next_frame() yields the first frame at or after `start` or
 // earlier ones. Seeks to the keyframe before `start`; when the container's index lands after
-// `start` (B-frame reordering, sparse indexes), steps back a second at a time, then rewinds.
+// `start` (B-frame reordering, sparse indexes, an open GOP's keyframe shown after frames that
+// follow it), steps back a second at a time, then rewinds.
 void Reader::Impl::seek(double start) {
   replay = false;
   if (fresh && start <= 0) return;
@@ -300,9 +305,18 @@ void Reader::Impl::seek(double start) {
     ahead.clear();
     sent_pts.clear();
     kept_pts.clear();
-    if (!next_frame()) return;  // nothing left: the caller pads or reports
+    // Decoding starts at the packet the seek lands on. When that is a keyframe, the frames shown
+    // before it (an open GOP's leading pictures) refer to the group before and come out spoilt,
+    // so only the keyframe's own time counts; otherwise the first frame the decoder gives.
+    PacketPtr first{av_packet_alloc()};
+    if (!read_packet(first.get())) return;  // nothing left: the caller pads or reports
+    bool keyframe = (first->flags & AV_PKT_FLAG_KEY) && first->pts != AV_NOPTS_VALUE;
+    double decodable_from = keyframe ? seconds(first->pts) : 0;
+    ahead.push_back(std::move(first));
+    if (!next_frame()) return;
     replay = true;
-    if (target <= 0 || last_time <= start + kTimeTolerance) return;
+    if (!keyframe) decodable_from = last_time;
+    if (target <= 0 || decodable_from <= start + kTimeTolerance) return;
   }
 }
 
@@ -534,6 +548,7 @@ at::Tensor Reader::read_clip(const ClipRequest& request) {
   }
   file.ahead.clear();  // the read-ahead beyond the clip: the next clip seeks anyway
   file.kept_pts.clear();
+  file.restarting = false;
   return clip;
 }
 
