@@ -280,7 +280,8 @@ const std::vector<OptionSpec>& option_specs() {
   static const std::vector<OptionSpec> specs = {
       {"help", 'h', nullptr, "show this help"},
       {"version", 0, nullptr, "print versions and exit"},
-      {"plugin-path", 'p', "DIR", "extra folder to search for plugins (repeatable; also WMHOST_PLUGIN_PATH)"},
+      {"plugin-path", 'p', "DIR",
+       "extra folder to search for plugins (repeatable; also WMHOST_PLUGIN_PATH)"},
       {"out", 'o', "DIR", "run directory (default runs/<experiment>/<time>)"},
       {"dry-run", 'n', nullptr, "resolve and validate, print, write nothing"},
       {"verbose", 'v', nullptr, "log debug details"}};
@@ -347,9 +348,11 @@ Options parse_options(int argc, char** argv) {
     } else {
       // -l, grouped switches -lm, or a value written on: -lVALUE
       for (size_t at = 1; at < word.size(); ++at) {
-        auto spec = std::find_if(option_specs().begin(), option_specs().end(),
-                                 [&](const OptionSpec& candidate) { return candidate.letter == word[at]; });
-        if (spec == option_specs().end()) throw UsageError("unknown option '-" + word.substr(at, 1) + "'");
+        auto spec = std::find_if(
+            option_specs().begin(), option_specs().end(),
+            [&](const OptionSpec& candidate) { return candidate.letter == word[at]; });
+        if (spec == option_specs().end())
+          throw UsageError("unknown option '-" + word.substr(at, 1) + "'");
         if (spec->value && at + 1 < word.size()) {
           apply(*spec, word.substr(at + 1), i);
           break;

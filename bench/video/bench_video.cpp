@@ -3,11 +3,11 @@
 // PyAV underneath: how Python video datasets read clips), in the same run.
 //   (a) full decode of a 224x224, 30 s, 25 fps H.264 and VP9 file to RGB frames, 2 decoder threads
 //       each (torchvision: PyAV's default threading);
-//   (b) sampled clips: 16 frames at stride 2 and 4, and 8 at stride 25 (a frame a second), from random start times, each clip opening the file
-//       and seeking, as a data loader does; one decoder thread (loaders run clips in parallel,
-//       and PyAV 10 hung closing a frame-threaded decoder left mid-stream). The PyAV loop converts
-//       only the kept frames; read_video converts every frame from start to end, then keeps every
-//       stride-th.
+//   (b) sampled clips: 16 frames at stride 2 and 4, and 8 at stride 25 (a frame a second), from
+//       random start times, each clip opening the file and seeking, as a data loader does; one
+//       decoder thread (loaders run clips in parallel, and PyAV 10 hung closing a frame-threaded
+//       decoder left mid-stream). The PyAV loop converts only the kept frames; read_video
+//       converts every frame from start to end, then keeps every stride-th.
 // Run: build/bench/video/bench_video   (a few minutes; needs the ffmpeg tool, python3-av and
 // python3-torchvision)
 #include <ATen/ATen.h>
