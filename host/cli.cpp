@@ -272,7 +272,7 @@ struct UsageError : Error {
 struct OptionSpec {
   std::string name;   // --name
   char letter;        // -l, or 0
-  const char* value;  // the value's placeholder, or nullptr for a switch
+  const char* value;  // how --help names the value (DIR), or nullptr for a switch
   const char* help;
 };
 

@@ -36,6 +36,7 @@ std::pair<at::Tensor, at::Tensor> checked(const at::Tensor& flow, const at::Tens
   return {flow.to(at::kFloat).cpu().contiguous(), mask};
 }
 
+#ifdef WM_HAVE_PNG
 struct File {
   FILE* handle;
   File(const std::filesystem::path& path, const char* mode) : handle(std::fopen(path.c_str(), mode)) {
@@ -44,7 +45,6 @@ struct File {
   ~File() { std::fclose(handle); }
 };
 
-#ifdef WM_HAVE_PNG
 // the libpng calls, kept free of C++ objects with destructors across setjmp/longjmp
 bool png_read_rows(FILE* handle, uint32_t* width, uint32_t* height, std::vector<uint16_t>* pixels,
                    char* message) {
@@ -94,18 +94,32 @@ bool png_write_rows(FILE* handle, uint32_t width, uint32_t height, const uint16_
   png_destroy_write_struct(&png, &info);
   return true;
 }
-#else
-bool png_read_rows(FILE*, uint32_t*, uint32_t*, std::vector<uint16_t>*, char*) { return false; }
-bool png_write_rows(FILE*, uint32_t, uint32_t, const uint16_t*) { return false; }
-#endif
 
+// 16-bit RGB pixels of a PNG file; false with `message` when it is not such a file
+bool read_png16(const std::filesystem::path& file, uint32_t* width, uint32_t* height,
+                std::vector<uint16_t>* pixels, char* message) {
+  File in(file, "rb");
+  return png_read_rows(in.handle, width, height, pixels, message);
+}
+
+bool write_png16(const std::filesystem::path& file, uint32_t width, uint32_t height,
+                 const uint16_t* pixels) {
+  File out(file, "wb");
+  return png_write_rows(out.handle, width, height, pixels);
+}
+#else
 // a build without libpng says so before it touches the file
-void require_libpng([[maybe_unused]] const std::filesystem::path& file) {
-#ifndef WM_HAVE_PNG
+[[noreturn]] void no_libpng(const std::filesystem::path& file) {
   throw Error(file.string() + ": KITTI .png flow files need libpng, which this build of wmsdk "
               "lacks (install libpng-dev, then rebuild)");
-#endif
 }
+bool read_png16(const std::filesystem::path& file, uint32_t*, uint32_t*, std::vector<uint16_t>*, char*) {
+  no_libpng(file);
+}
+bool write_png16(const std::filesystem::path& file, uint32_t, uint32_t, const uint16_t*) {
+  no_libpng(file);
+}
+#endif
 
 }  // namespace
 
@@ -148,12 +162,10 @@ void write_flo(const std::filesystem::path& file, const at::Tensor& flow, const 
 //---- KITTI PNG ----
 
 FlowField read_kitti_png(const std::filesystem::path& file) {
-  require_libpng(file);
-  File in(file, "rb");
   uint32_t width = 0, height = 0;
   std::vector<uint16_t> pixels;
   char message[256] = "";
-  if (!png_read_rows(in.handle, &width, &height, &pixels, message))
+  if (!read_png16(file, &width, &height, &pixels, message))
     throw Error(file.string() + " is " + message + " (KITTI flow is 16-bit RGB)");
   // [H, W, 3] uint16 -> flow [2, H, W] = (raw - 2^15) / 64, valid = third channel
   std::vector<float> values(pixels.begin(), pixels.end());
@@ -166,15 +178,13 @@ FlowField read_kitti_png(const std::filesystem::path& file) {
 }
 
 void write_kitti_png(const std::filesystem::path& file, const at::Tensor& flow, const at::Tensor& valid) {
-  require_libpng(file);
   auto [values, mask] = checked(flow, valid, file);
   auto encoded = (values * 64.0f + 32768.0f).round().clamp(0, 65535).masked_fill(mask.logical_not(), 32768);
   // [2, H, W] + mask -> [H, W, 3] uint16 in (u, v, valid) order
   auto channels = at::cat({encoded, mask.unsqueeze(0).to(at::kFloat)}).permute({1, 2, 0}).contiguous();
   auto samples = channels.to(at::kInt).contiguous();
   std::vector<uint16_t> pixels(samples.data_ptr<int32_t>(), samples.data_ptr<int32_t>() + samples.numel());
-  File out(file, "wb");
-  if (!png_write_rows(out.handle, values.size(2), values.size(1), pixels.data()))
+  if (!write_png16(file, values.size(2), values.size(1), pixels.data()))
     throw Error("could not write " + file.string());
 }
 

@@ -311,11 +311,11 @@ void Reader::Impl::seek(double start) {
     PacketPtr first{av_packet_alloc()};
     if (!read_packet(first.get())) return;  // nothing left: the caller pads or reports
     bool keyframe = (first->flags & AV_PKT_FLAG_KEY) && first->pts != AV_NOPTS_VALUE;
-    double decodable_from = keyframe ? seconds(first->pts) : 0;
+    double keyframe_time = keyframe ? seconds(first->pts) : 0;
     ahead.push_back(std::move(first));
     if (!next_frame()) return;
     replay = true;
-    if (!keyframe) decodable_from = last_time;
+    double decodable_from = keyframe ? keyframe_time : last_time;
     if (target <= 0 || decodable_from <= start + kTimeTolerance) return;
   }
 }
