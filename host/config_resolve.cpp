@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <set>
 
-#include "wm/suggest.h"
+#include "wm/error.h"
 
 namespace wm {
 

@@ -7,9 +7,10 @@
 #include <vector>
 
 #include "config_node.h"
+#include "param_binding.h"
 #include "plugin_registry.h"
-#include "wm/dataset_split.h"
-#include "wm/transforms.h"
+#include "engine/dataset_split.h"
+#include "engine/transforms.h"
 
 namespace wm {
 
@@ -57,7 +58,9 @@ struct Experiment {
 // checks a resolved (interpolated) config; throws ConfigError or Error on the first problem
 Experiment validate_experiment(const ConfigNode& resolved, PluginRegistry& registry);
 
-// the top-level keys an experiment may have, with their docs (for the README and did-you-mean)
-const std::vector<std::pair<std::string, std::string>>& experiment_keys();
+//---- the host's own keys, declared like plugin parameters (`wmhost describe experiment`) ----
+
+const SectionSchema& experiment_schema();  // the top level: experiment, seed, threads, device, ...
+const SectionSchema& data_entry_schema();  // data.<name>: plugin, params, split, subset, workers, ...
 
 }  // namespace wm

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "wm/suggest.h"
+#include "wm/error.h"
 
 namespace wm {
 
@@ -73,6 +73,21 @@ std::string resolve_path(const std::string& text, const SourceLoc& loc) {
   return (std::filesystem::absolute(base) / path).lexically_normal().string();
 }
 
+// "a, b,c" -> {a, b, c}: blanks around items and empty items dropped
+StringList split_commas(const std::string& text) {
+  StringList items;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = std::min(text.find(',', start), text.size());
+    std::string item = text.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) items.push_back(item);
+    start = comma + 1;
+  }
+  return items;
+}
+
 }  // namespace
 
 Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::string& key_path) {
@@ -95,6 +110,7 @@ Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::st
       return value;
     }
     case ParamType::String:
+    case ParamType::DataRef:  // checked against the experiment's data by bind_params
       if (!node.is_scalar()) type_error(spec, node, key_path);
       return node.scalar;
     case ParamType::Choice:
@@ -133,40 +149,102 @@ Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::st
       }
       return values;
     }
+    case ParamType::Strings: {
+      if (node.is_scalar()) return split_commas(node.scalar);  // the older `a, b` form
+      if (!node.is_sequence()) type_error(spec, node, key_path);
+      StringList values;
+      for (size_t i = 0; i < node.items.size(); ++i) {
+        if (!node.items[i].is_scalar())
+          type_error({spec.name, ParamType::String, {}, {}, {}, {}, {}}, node.items[i],
+                     key_path + "." + std::to_string(i));
+        values.push_back(node.items[i].scalar);
+      }
+      return values;
+    }
   }
   throw Error("unhandled parameter type");
 }
 
-Params bind_params(const Schema& schema, const ConfigNode* node, const std::string& key_path,
-                   const std::string& owner, const SourceLoc& owner_loc) {
-  Params params(owner);
+namespace {
+
+std::string child_path(const std::string& key_path, const std::string& key) {
+  return key_path.empty() ? key : key_path + "." + key;
+}
+
+// a data_ref must name an entry of the experiment's `data:`; an optional one (empty default)
+// may also be left empty
+void check_data_ref(const ParamSpec& spec, const std::string& name,
+                    const std::vector<std::string>& known, const SourceLoc& loc,
+                    const std::string& key_path) {
+  bool optional = spec.default_value && std::get<std::string>(*spec.default_value).empty();
+  if (name.empty() && optional) return;
+  if (std::find(known.begin(), known.end(), name) != known.end()) return;
+  throw ConfigError(loc, key_path, "no `data." + name + "` in this experiment" +
+                                       did_you_mean(name, known) + " (have: " +
+                                       (known.empty() ? "none" : join(known)) + ")");
+}
+
+// one map bound against `schema`. `nested` is set for a host section: its keys may sit beside
+// the typed ones, and messages speak of keys instead of the parameters of `owner`.
+Params bind(const Schema& schema, const std::vector<NestedKey>* nested, const ConfigNode* node,
+            const std::string& key_path, const std::string& owner, const SourceLoc& owner_loc,
+            const std::vector<std::string>* data_names) {
+  bool section = nested != nullptr;
+  Params params(section ? (key_path.empty() ? "the experiment" : key_path) : owner);
   if (node && !node->is_null() && !node->is_map())
-    throw ConfigError(node->loc, key_path, "expected a map of parameters, got " +
-                                               std::string(node->type_name()));
-  if (node) {
-    for (const auto& [key, value] : node->entries) {
-      if (!schema.find(key)) {
-        std::string known = schema.params().empty() ? " (it takes none)"
-                                                    : did_you_mean(key, schema.names());
-        throw ConfigError(value.loc, key_path + "." + key,
-                          "unknown parameter of " + owner + known);
-      }
-    }
+    throw ConfigError(node->loc, key_path, std::string(section ? "expected a map, got "
+                                                               : "expected a map of parameters, got ") +
+                                               node->type_name());
+
+  // unknown keys first, with the nearest known one
+  static const decltype(ConfigNode::entries) no_entries;
+  std::vector<std::string> allowed = schema.names();
+  if (section)
+    for (const auto& key : *nested) allowed.push_back(key.name);
+  for (const auto& [key, value] : node ? node->entries : no_entries) {
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    if (section)
+      throw ConfigError(value.loc, child_path(key_path, key),
+                        "unknown key" + did_you_mean(key, allowed) + " (allowed: " + join(allowed) +
+                            ")");
+    std::string known = allowed.empty() ? " (it takes none)" : did_you_mean(key, allowed);
+    throw ConfigError(value.loc, child_path(key_path, key), "unknown parameter of " + owner + known);
   }
+
+  // then every declared value: given, defaulted or missing
   for (const auto& spec : schema.params()) {
-    std::string param_path = key_path + "." + spec.name;
+    std::string param_path = child_path(key_path, spec.name);
     const ConfigNode* given = node ? node->find(spec.name) : nullptr;
+    SourceLoc loc = owner_loc;
     if (given && !given->is_null()) {
-      params.set(spec.name, convert_value(spec, *given, param_path), given->loc, param_path);
+      loc = given->loc;
+      params.set(spec.name, convert_value(spec, *given, param_path), loc, param_path);
     } else if (spec.default_value) {
       params.set(spec.name, *spec.default_value, owner_loc, param_path);
+    } else if (section) {
+      throw ConfigError(given ? given->loc : owner_loc, param_path, "is required (" + spec.doc + ")");
     } else {
       throw ConfigError(given ? given->loc : owner_loc, param_path,
                         std::string("required ") + type_name(spec.type) + " parameter of " +
                             owner + " is missing (" + spec.doc + ")");
     }
+    if (spec.type == ParamType::DataRef && data_names)
+      check_data_ref(spec, params.get<std::string>(spec.name), *data_names, loc, param_path);
   }
   return params;
+}
+
+}  // namespace
+
+Params bind_params(const Schema& schema, const ConfigNode* node, const std::string& key_path,
+                   const std::string& owner, const SourceLoc& owner_loc,
+                   const std::vector<std::string>* data_names) {
+  return bind(schema, nullptr, node, key_path, owner, owner_loc, data_names);
+}
+
+Params bind_params(const SectionSchema& section, const ConfigNode& node,
+                   const std::string& key_path) {
+  return bind(section.keys, &section.nested, &node, key_path, "", node.loc, nullptr);
 }
 
 }  // namespace wm

@@ -7,11 +7,18 @@
 #include <cstring>
 #include <sstream>
 
+#include "plugin_file.h"
+#include "wm/error.h"
 #include "wm/log.h"
-#include "wm/suggest.h"
 
 #ifndef WM_INSTALL_PLUGIN_DIR
 #define WM_INSTALL_PLUGIN_DIR "/usr/local/lib/wmhost/plugins"
+#endif
+#ifndef WM_INSTALL_PLUGIN_SUBDIR
+#define WM_INSTALL_PLUGIN_SUBDIR "lib/wmhost/plugins"
+#endif
+#ifndef WM_TOOLBOX_VERSIONS
+#define WM_TOOLBOX_VERSIONS ""
 #endif
 
 namespace wm {
@@ -30,7 +37,13 @@ std::vector<std::filesystem::path> PluginRegistry::default_search_path(
   }
   dirs.push_back(executable_dir() / "plugins");     // the build tree: build/wmhost, build/plugins
   dirs.push_back(executable_dir() / "../plugins");  // build/host/wmhost layouts
-  dirs.emplace_back(WM_INSTALL_PLUGIN_DIR);
+  // an installed wmhost, wherever its prefix was moved: <prefix>/bin/wmhost finds
+  // <prefix>/lib/wmhost/plugins, and so does any program using <prefix>/lib/libwmhost.so (the
+  // test kit of an out-of-tree plugin)
+  dirs.push_back((executable_dir() / ".." / WM_INSTALL_PLUGIN_SUBDIR).lexically_normal());
+  std::filesystem::path library(boost::dll::this_line_location().string());
+  dirs.push_back((library.parent_path() / ".." / WM_INSTALL_PLUGIN_SUBDIR).lexically_normal());
+  dirs.emplace_back(WM_INSTALL_PLUGIN_DIR);  // the prefix it was configured for
   return dirs;
 }
 
@@ -61,6 +74,8 @@ PluginRegistry::PluginRegistry(std::vector<std::filesystem::path> search_path)
 
 LoadedPlugin PluginRegistry::open(const std::filesystem::path& file) const {
   if (!std::filesystem::exists(file)) throw Error(file.string() + ": no such plugin file");
+  // read from the file, before any plugin code runs: truncated, foreign or mismatched libraries
+  check_toolboxes(file, read_plugin_file(file), WM_TOOLBOX_VERSIONS, WM_SDK_ABI_VERSION);
   LoadedPlugin plugin;
   plugin.file = file;
   try {

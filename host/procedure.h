@@ -11,9 +11,9 @@
 #include "experiment.h"
 #include "wm/dataset.h"
 #include "wm/env.h"
-#include "wm/loader.h"
+#include "engine/loader.h"
 #include "wm/metric.h"
-#include "wm/metrics_log.h"
+#include "report/metrics_log.h"
 #include "wm/model.h"
 
 namespace wm {
@@ -31,11 +31,20 @@ struct RunContext {
   std::function<Metrics()> make_metrics;  // fresh instances of the same metrics
 };
 
+// a procedure is registered in the catalog (catalog.cpp) and defined in procedures/<name>.cpp
 struct Procedure {
+  // the sections a procedure cannot run without; a missing one fails validation with
+  // "needs a `model:` section", "needs an `env:` section" or "needs at least one entry under
+  // `metrics:`"
+  struct Needs {
+    bool model = false, env = false, metrics = false;
+  };
+
   const char* name;
   const char* summary;
-  Schema (*schema)();
-  // validation that needs the whole experiment (e.g. "evaluate needs a model"); throws ConfigError
+  Schema (*schema)();  // data entries it reads are data_ref parameters, checked when bound
+  Needs needs;
+  // further validation that needs the whole experiment; throws ConfigError; may be null
   void (*check)(const Experiment& experiment, const ProcedureSpec& step);
   void (*run)(RunContext& context, const Params& params);
 };
@@ -46,9 +55,6 @@ LoaderOptions loader_options(const RunContext& context, const std::string& data,
 // a loader with those settings; a training loader starts at `start`
 std::unique_ptr<Loader> open_loader(const RunContext& context, const std::string& data,
                                     int64_t batch_size, bool training, LoaderPosition start = {});
-
-const std::vector<Procedure>& procedures();
-const Procedure* find_procedure(const std::string& name);
 
 // the procedures themselves, one file each
 extern const Procedure evaluate_procedure;

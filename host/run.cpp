@@ -6,12 +6,14 @@
 #include <ctime>
 
 #include "procedure.h"
-#include "wm/action_scaler.h"
-#include "wm/atomic_file.h"
+#include "wm/io/action_scaler.h"
+#include "wm/io/json.h"
+#include "wm/io/atomic_file.h"
 #include "wm/log.h"
-#include "wm/runtime.h"
-#include "wm/train/checkpoint.h"
-#include "wm/suggest.h"
+#include "runtime.h"
+#include "engine/random.h"
+#include "wm/io/checkpoint.h"
+#include "wm/error.h"
 
 namespace wm {
 
@@ -77,8 +79,8 @@ void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunC
     auto base = registry.create<Dataset>(*spec.plugin, spec.params, spec.where());
     if (!spec.action_scaler.empty()) {
       try {
-        base = std::make_shared<ScaledActionsDataset>(
-            base, ActionScaler::load(spec.action_scaler), spec.action_scaler);
+        base = std::make_shared<io::ScaledActionsDataset>(
+            base, io::ActionScaler::load(spec.action_scaler), spec.action_scaler);
       } catch (const Error& e) {
         throw Error(spec.where() + ": " + e.what());
       }
@@ -127,13 +129,13 @@ void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunC
 
 std::string status_json(const RunOutcome& outcome) {
   std::string status = outcome.ok ? "ok" : outcome.stopped ? "stopped" : "failed";
-  std::string text = "{\"status\": " + json_quote(status) +
-                     ", \"seconds\": " + json_number(outcome.seconds);
-  if (!outcome.ok) text += ", \"error\": " + json_quote(outcome.error);
+  std::string text = "{\"status\": " + io::json::quote(status) +
+                     ", \"seconds\": " + io::json::number(outcome.seconds);
+  if (!outcome.ok) text += ", \"error\": " + io::json::quote(outcome.error);
   text += ", \"metrics\": {";
   bool first = true;
   for (const auto& [key, value] : outcome.final_metrics) {
-    text += (first ? "" : ", ") + json_quote(key) + ": " + json_number(value);
+    text += (first ? "" : ", ") + io::json::quote(key) + ": " + io::json::number(value);
     first = false;
   }
   return text + "}}\n";
@@ -146,7 +148,7 @@ RunOutcome execute_run(const Experiment& experiment, PluginRegistry& registry,
   RunOutcome outcome;
   outcome.dir = dir;
   std::filesystem::create_directories(dir);
-  write_file_atomic(dir / "config.yaml", to_yaml(experiment.resolved));
+  io::write_file_atomic(dir / "config.yaml", to_yaml(experiment.resolved));
   RunLogFile log_file(dir / "log.txt");
   log().info("wmhost {} | experiment '{}' | run {}", WM_SDK_VERSION, experiment.name, dir.string());
 
@@ -172,7 +174,7 @@ RunOutcome execute_run(const Experiment& experiment, PluginRegistry& registry,
   }
   outcome.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  write_file_atomic(dir / "status.json", status_json(outcome));
+  io::write_file_atomic(dir / "status.json", status_json(outcome));
   if (outcome.ok) log().info("run finished in {:.1f}s: {}", outcome.seconds, dir.string());
   return outcome;
 }

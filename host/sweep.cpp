@@ -4,9 +4,10 @@
 
 #include <set>
 
-#include "wm/atomic_file.h"
+#include "wm/io/atomic_file.h"
+#include "wm/io/json.h"
 #include "wm/error.h"
-#include "wm/metrics_log.h"
+#include "report/metrics_log.h"
 
 namespace wm {
 
@@ -68,7 +69,7 @@ bool read_finished(const std::filesystem::path& dir, RunOutcome& outcome) {
 namespace {
 std::string cell(const RunOutcome& outcome, const std::string& key) {
   auto it = outcome.final_metrics.find(key);
-  return it == outcome.final_metrics.end() ? "" : json_number(it->second);
+  return it == outcome.final_metrics.end() ? "" : io::json::number(it->second);
 }
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n") == std::string::npos) return text;
@@ -121,8 +122,8 @@ void write_summary(const std::filesystem::path& dir, const std::vector<SweepPoin
     add_line(csv, row, true);
     add_line(markdown, row, false);
   }
-  write_file_atomic(dir / "summary.csv", csv);
-  write_file_atomic(dir / "summary.md", markdown);
+  io::write_file_atomic(dir / "summary.csv", csv);
+  io::write_file_atomic(dir / "summary.md", markdown);
 }
 
 }  // namespace wm

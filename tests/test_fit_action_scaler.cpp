@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "test_support.h"
-#include "wm/action_scaler.h"
-#include "wm/tar.h"
+#include "wm/io/action_scaler.h"
+#include "wm/io/tar.h"
 
 namespace wm {
 namespace {
@@ -24,7 +24,7 @@ void write_vpt_shards(const fs::path& dir, int shards, int samples, int frames, 
   for (int s = 0; s < shards; ++s) {
     char name[32];
     std::snprintf(name, sizeof name, "shard-%06d.tar", s);
-    TarWriter writer(dir / name);
+    io::TarWriter writer(dir / name);
     for (int k = 0; k < samples; ++k) {
       std::string key = "clip" + std::to_string(s * 1000 + k), jsonl;
       double yaw = 0, pitch = 0;
@@ -75,8 +75,8 @@ TEST(FitActionScaler, EqualsStandardScalerOnTheSameRows) {
   int code;
   std::string output = run_wmhost("run exp.yaml --out run", dir.path(), code);
   ASSERT_EQ(code, 0) << output;
-  ActionScaler scaler = ActionScaler::load(dir.path() / "run/action_scaler.yaml");
-  ActionScaler copy = ActionScaler::load(dir.path() / "out/vpt_scaler.json");
+  io::ActionScaler scaler = io::ActionScaler::load(dir.path() / "run/action_scaler.yaml");
+  io::ActionScaler copy = io::ActionScaler::load(dir.path() / "out/vpt_scaler.json");
   EXPECT_EQ(copy.mean, scaler.mean);
   EXPECT_EQ(scaler.names, (std::vector<std::string>{"mouse.dx", "mouse.dy", "yaw_diff", "pitch_diff"}));
   EXPECT_EQ(scaler.count, 3 * 20 * 29) << "29 actions between 30 frames";
@@ -121,7 +121,7 @@ TEST(FitActionScaler, StopsExactlyAtTheSampleBudget) {
   int code;
   std::string output = run_wmhost("run exp.yaml --out run", dir.path(), code);
   ASSERT_EQ(code, 0) << output;
-  ActionScaler scaler = ActionScaler::load(dir.path() / "run/action_scaler.json");
+  io::ActionScaler scaler = io::ActionScaler::load(dir.path() / "run/action_scaler.json");
   EXPECT_EQ(scaler.count, 500);
   EXPECT_FALSE(scaler.converged);
   EXPECT_THAT(output, HasSubstr("fit_action_scaler 500/500 (100%)"));
@@ -136,7 +136,7 @@ TEST(FitActionScaler, StopsEarlyWhenMeanAndStdHaveSettled) {
   int code;
   std::string output = run_wmhost("run exp.yaml --out run", dir.path(), code);
   ASSERT_EQ(code, 0) << output;
-  ActionScaler scaler = ActionScaler::load(dir.path() / "run/action_scaler.yaml");
+  io::ActionScaler scaler = io::ActionScaler::load(dir.path() / "run/action_scaler.yaml");
   EXPECT_TRUE(scaler.converged);
   EXPECT_LT(scaler.count, 15000) << "stopped before reading the 3 chosen shards";
   EXPECT_NEAR(scaler.std[0], 12.0, 0.6);
@@ -157,7 +157,7 @@ TEST(FitActionScaler, WarnsOnConstantDimensionsAndSkipsCorruptSamples) {
   fs::create_directories(dir.path() / "shards");
   write_vpt_shards(dir.path() / "shards", 1, 5, 10, 10);
   {
-    TarWriter writer(dir.path() / "shards/shard-000001.tar");
+    io::TarWriter writer(dir.path() / "shards/shard-000001.tar");
     writer.add("bad.jsonl", "{\"mouse\": {\"dx\": 1}, \"zoom\": 1}\n{\"mouse\": {\"dx\": oops\n");
     writer.close();
   }
@@ -168,7 +168,7 @@ TEST(FitActionScaler, WarnsOnConstantDimensionsAndSkipsCorruptSamples) {
   EXPECT_THAT(output, HasSubstr("'zoom' has std ~0"));
   EXPECT_THAT(output, HasSubstr("skipped 1 unreadable sample(s), first: "));
   EXPECT_THAT(output, HasSubstr("bad.jsonl"));
-  EXPECT_EQ(ActionScaler::load(dir.path() / "run/action_scaler.yaml").count, 5 * 9);
+  EXPECT_EQ(io::ActionScaler::load(dir.path() / "run/action_scaler.yaml").count, 5 * 9);
 }
 
 TEST(FitActionScaler, MissingShardsFailValidationWithWhatWasExpected) {
@@ -184,7 +184,7 @@ TEST(FitActionScaler, MissingShardsFailValidationWithWhatWasExpected) {
 // the host applies a scaler file named by data.<name>.action_scaler; its size is checked first
 TEST(ActionScalerKey, ChecksTheScalerAgainstTheDatasetAtStartup) {
   test::TempDir dir;
-  ActionScaler scaler;
+  io::ActionScaler scaler;
   scaler.names = {"x", "y", "z"};
   scaler.mean = {0, 0, 0};
   scaler.std = {1, 1, 1};

@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "test_support.h"
-#include "wm/gif_writer.h"
+#include "report/gif_writer.h"
 
 namespace wm {
 namespace {

@@ -7,9 +7,9 @@
 
 #include "test_support.h"
 #include "wm/error.h"
-#include "wm/loader.h"
-#include "wm/runtime.h"
-#include "wm/transforms.h"
+#include "engine/loader.h"
+#include "runtime.h"
+#include "engine/transforms.h"
 
 namespace wm {
 namespace {

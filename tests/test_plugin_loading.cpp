@@ -1,6 +1,9 @@
 // Loading plugins: the handshake, broken libraries, lifetime.
 #include <ATen/ATen.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "test_support.h"
 #include "wm/metric.h"
 #include "wm/model.h"
@@ -54,6 +57,46 @@ TEST(PluginLoading, DuplicateNameIsAnErrorNamingBothFiles) {
   EXPECT_THAT(error, HasSubstr("wm_twin_a.so"));
   EXPECT_THAT(error, HasSubstr("wm_twin_b.so"));
 }
+
+TEST(PluginLoading, RefusesAnotherToolboxVersionBeforeLoading) {
+  PluginRegistry registry = broken("toolbox_mismatch");
+  ASSERT_EQ(registry.broken().size(), 1u);
+  EXPECT_THAT(registry.broken()[0].reason,
+              HasSubstr("wm_old_io_metric.so: built against toolbox wm::io version 99, this wmhost "
+                        "ships version 1 (libwmsdk_io.so.1); rebuild the plugin"));
+}
+
+// a copy of a real plugin, cut or patched
+std::filesystem::path damaged_copy(const test::TempDir& dir, size_t keep_bytes, int machine = -1) {
+  std::ifstream in(std::string(WM_TEST_BROKEN_PLUGIN_DIR) + "/good/wm_sample_metric.so", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  bytes.resize(std::min(bytes.size(), keep_bytes));
+  if (machine >= 0) bytes[18] = static_cast<char>(machine);  // e_machine, little-endian low byte
+  auto file = dir.path() / "plugins" / "wm_damaged.so";
+  std::filesystem::create_directories(file.parent_path());
+  std::ofstream(file, std::ios::binary).write(bytes.data(), bytes.size());
+  return file;
+}
+
+TEST(PluginLoading, TruncatedCopyIsRefusedWithoutLoadingIt) {
+  test::TempDir dir;
+  for (size_t keep : {size_t(12000), size_t(40000), size_t(100)}) {
+    damaged_copy(dir, keep);
+    PluginRegistry registry({dir.path() / "plugins"});
+    ASSERT_EQ(registry.broken().size(), 1u) << keep;
+    EXPECT_THAT(registry.broken()[0].reason, HasSubstr("wm_damaged.so: truncated")) << keep;
+  }
+}
+
+#if defined(__x86_64__)
+TEST(PluginLoading, LibraryForAnotherMachineSaysSo) {
+  test::TempDir dir;
+  damaged_copy(dir, size_t(-1), /*EM_AARCH64=*/183);
+  PluginRegistry registry({dir.path() / "plugins"});
+  ASSERT_EQ(registry.broken().size(), 1u);
+  EXPECT_THAT(registry.broken()[0].reason, HasSubstr("wm_damaged.so: built for aarch64, this machine is x86-64"));
+}
+#endif
 
 TEST(PluginLoading, MissingFileIsNamed) {
   PluginRegistry registry({});

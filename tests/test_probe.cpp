@@ -8,7 +8,7 @@
 #include <torch/torch.h>
 
 #include "test_support.h"
-#include "wm/linear_probe.h"
+#include "procedures/linear_probe.h"
 
 namespace wm {
 namespace {

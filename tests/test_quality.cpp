@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "test_support.h"
-#include "wm/quality.h"
+#include "procedures/quality.h"
 
 namespace wm {
 namespace {

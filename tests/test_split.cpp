@@ -2,7 +2,7 @@
 #include <set>
 
 #include "test_support.h"
-#include "wm/dataset_split.h"
+#include "engine/dataset_split.h"
 
 namespace wm {
 namespace {

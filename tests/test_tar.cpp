@@ -2,7 +2,7 @@
 // read back by tarfile, and truncated or corrupt shards reported as DataError.
 #include "test_support.h"
 #include "wm/error.h"
-#include "wm/tar.h"
+#include "wm/io/tar.h"
 
 namespace wm {
 namespace {
@@ -20,7 +20,7 @@ std::string read_all(const std::filesystem::path& file) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-TEST(TarReader, ReadsWhatPythonTarfileWritesInEveryFormat) {
+TEST(io::TarReader, ReadsWhatPythonTarfileWritesInEveryFormat) {
   test::TempDir dir;
   // member i holds bytes (i*7 + j) % 256 for j < size; the long name needs ustar's prefix field,
   // a GNU long-name member or a pax header
@@ -40,7 +40,7 @@ print("ok")
 )";
   ASSERT_THAT(test::run_python(dir, script), HasSubstr("ok"));
   for (std::string format : {"ustar", "gnu", "pax"}) {
-    TarReader reader(dir.path() / (format + ".tar"));
+    io::TarReader reader(dir.path() / (format + ".tar"));
     auto members = reader.index();
     ASSERT_EQ(members.size(), 5u) << format;
     EXPECT_EQ(members[0].name, "a.mp4");
@@ -56,11 +56,11 @@ print("ok")
   }
 }
 
-TEST(TarWriter, WritesShardsPythonTarfileReads) {
+TEST(io::TarWriter, WritesShardsPythonTarfileReads) {
   test::TempDir dir;
   std::string long_name = "episodes/" + std::string(120, 'k') + ".jsonl";
   {
-    TarWriter writer(dir.path() / "shard.tar");
+    io::TarWriter writer(dir.path() / "shard.tar");
     writer.add("ep0.mp4", bytes_of("video", 1500));
     writer.add("ep0.jsonl", "{\"action\": [1, 2]}\n");
     writer.add(long_name, bytes_of("long", 512));
@@ -80,27 +80,27 @@ with tarfile.open(sys.argv[1] + "/shard.tar") as tar:
   EXPECT_THAT(listing, HasSubstr(long_name + " 512"));
   EXPECT_THAT(listing, HasSubstr("empty 0 d41d8cd98f00b204e9800998ecf8427e"));
   // and our own reader agrees, byte for byte
-  TarReader reader(dir.path() / "shard.tar");
+  io::TarReader reader(dir.path() / "shard.tar");
   auto members = reader.index();
   ASSERT_EQ(members.size(), 4u);
   EXPECT_EQ(reader.read(members[0]), bytes_of("video", 1500));
   EXPECT_EQ(members[2].name, long_name);
-  EXPECT_EQ(read_tar_member(dir.path() / "shard.tar", members[1]), "{\"action\": [1, 2]}\n");
+  EXPECT_EQ(io::read_tar_member(dir.path() / "shard.tar", members[1]), "{\"action\": [1, 2]}\n");
 }
 
-TEST(TarWriter, AbandonedWriterLeavesNoFile) {
+TEST(io::TarWriter, AbandonedWriterLeavesNoFile) {
   test::TempDir dir;
   {
-    TarWriter writer(dir.path() / "half.tar");
+    io::TarWriter writer(dir.path() / "half.tar");
     writer.add("a.txt", "partial");
   }
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
-TEST(TarReader, TruncatedShardRaisesDataError) {
+TEST(io::TarReader, TruncatedShardRaisesDataError) {
   test::TempDir dir;
   {
-    TarWriter writer(dir.path() / "full.tar");
+    io::TarWriter writer(dir.path() / "full.tar");
     writer.add("a.mp4", bytes_of("a", 2000));
     writer.add("b.mp4", bytes_of("b", 3000));
     writer.close();
@@ -109,8 +109,8 @@ TEST(TarReader, TruncatedShardRaisesDataError) {
   // cut inside b.mp4's data: the header promises more bytes than the file has
   auto cut = dir.write("cut.tar", "");
   std::ofstream(cut, std::ios::binary).write(full.data(), 512 + 2048 + 512 + 1000);
-  TarReader reader(cut);
-  TarMember member;
+  io::TarReader reader(cut);
+  io::TarMember member;
   ASSERT_TRUE(reader.next(member));
   EXPECT_EQ(member.name, "a.mp4");
   try {
@@ -122,29 +122,29 @@ TEST(TarReader, TruncatedShardRaisesDataError) {
     EXPECT_EQ(e.source(), cut.string());
   }
   // a member indexed before the file was cut reads as truncated too
-  TarReader whole(dir.path() / "full.tar");
+  io::TarReader whole(dir.path() / "full.tar");
   auto members = whole.index();
   std::filesystem::resize_file(dir.path() / "full.tar", members[1].offset + 10);
-  EXPECT_THROW(read_tar_member(dir.path() / "full.tar", members[1]), DataError);
+  EXPECT_THROW(io::read_tar_member(dir.path() / "full.tar", members[1]), DataError);
 }
 
-TEST(TarReader, CorruptHeaderRaisesDataError) {
+TEST(io::TarReader, CorruptHeaderRaisesDataError) {
   test::TempDir dir;
   {
-    TarWriter writer(dir.path() / "shard.tar");
+    io::TarWriter writer(dir.path() / "shard.tar");
     writer.add("a.txt", "hello");
     writer.close();
   }
   std::string bytes = read_all(dir.path() / "shard.tar");
   bytes[3] = 'Z';  // inside the name: the checksum no longer matches
   std::ofstream(dir.path() / "bad.tar", std::ios::binary).write(bytes.data(), bytes.size());
-  TarReader reader(dir.path() / "bad.tar");
+  io::TarReader reader(dir.path() / "bad.tar");
   EXPECT_THAT(test::error_of([&] { reader.index(); }), HasSubstr("checksum mismatch"));
-  EXPECT_THROW(TarReader(dir.path() / "bad.tar").index(), DataError);
+  EXPECT_THROW(io::TarReader(dir.path() / "bad.tar").index(), DataError);
 }
 
-TEST(TarReader, MissingShardNamesTheFile) {
-  EXPECT_THAT(test::error_of([] { TarReader("/nonexistent/shard-000.tar"); }),
+TEST(io::TarReader, MissingShardNamesTheFile) {
+  EXPECT_THAT(test::error_of([] { io::TarReader("/nonexistent/shard-000.tar"); }),
               HasSubstr("cannot open tar shard /nonexistent/shard-000.tar"));
 }
 

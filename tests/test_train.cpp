@@ -11,7 +11,8 @@
 #include <thread>
 
 #include "test_support.h"
-#include "wm/train/checkpoint.h"
+#include "engine/random.h"
+#include "wm/io/checkpoint.h"
 
 namespace wm {
 namespace {
@@ -62,7 +63,7 @@ TEST(Train, RandomStatesComeBackByDevice) {
   auto seeded = at::rand({4});
   train::seed_everything(5);
   EXPECT_TRUE(at::rand({4}).equal(seeded));
-  train::NamedTensors states = train::random_states();
+  io::NamedTensors states = train::random_states();
   ASSERT_FALSE(states.empty());
   EXPECT_EQ(states.front().first, "cpu");
   auto next = at::rand({4});

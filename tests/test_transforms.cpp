@@ -3,8 +3,8 @@
 #include "config_resolve.h"
 #include "experiment.h"
 #include "test_support.h"
-#include "wm/loader.h"
-#include "wm/transforms.h"
+#include "engine/loader.h"
+#include "engine/transforms.h"
 
 namespace wm {
 namespace {

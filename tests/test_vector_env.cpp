@@ -1,7 +1,7 @@
 #include <ATen/ATen.h>
 
 #include "test_support.h"
-#include "wm/vector_env.h"
+#include "wm/sim/vector_env.h"
 
 namespace wm {
 namespace {
@@ -16,7 +16,7 @@ std::vector<std::shared_ptr<Env>> point_masses(int n) {
 
 TEST(VectorEnv, MatchesSteppingTheEnvsOneByOne) {
   const int n = 5;
-  VectorEnv vector(point_masses(n), 3);
+  sim::VectorEnv vector(point_masses(n), 3);
   auto serial = point_masses(n);
   std::vector<uint64_t> seeds = {4, 8, 15, 16, 23};
   auto stacked = vector.reset(seeds);
@@ -36,7 +36,7 @@ TEST(VectorEnv, MatchesSteppingTheEnvsOneByOne) {
 }
 
 TEST(VectorEnv, ReportsAnEnvsErrorAfterAllHaveStepped) {
-  VectorEnv vector(point_masses(3), 2);
+  sim::VectorEnv vector(point_masses(3), 2);
   vector.reset({1, 2, 3});
   auto actions = at::zeros({3, 2});
   actions[1][0] = NAN;
@@ -47,7 +47,7 @@ TEST(VectorEnv, ReportsAnEnvsErrorAfterAllHaveStepped) {
 }
 
 TEST(VectorEnv, NeverUsesMoreThreadsThanEnvs) {
-  VectorEnv vector(point_masses(2), 8);
+  sim::VectorEnv vector(point_masses(2), 8);
   EXPECT_EQ(vector.threads(), 2);
 }
 

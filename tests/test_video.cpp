@@ -12,7 +12,7 @@
 
 #include "test_support.h"
 #include "wm/error.h"
-#include "wm/video.h"
+#include "wm/video/video.h"
 
 namespace wm::video {
 namespace {

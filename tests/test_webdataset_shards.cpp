@@ -4,8 +4,8 @@
 
 #include "test_support.h"
 #include "wm/error.h"
-#include "wm/frame_records.h"
-#include "wm/webdataset.h"
+#include "wm/io/frame_records.h"
+#include "wm/io/webdataset.h"
 
 namespace wm {
 namespace {
@@ -14,12 +14,12 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 TEST(ShardPattern, ExpandsRangesWithPaddingAndLists) {
-  EXPECT_THAT(expand_braces("shard-{000008..000011}.tar"),
+  EXPECT_THAT(io::expand_braces("shard-{000008..000011}.tar"),
               ElementsAre("shard-000008.tar", "shard-000009.tar", "shard-000010.tar",
                           "shard-000011.tar"));
-  EXPECT_THAT(expand_braces("{a,b}/x{1..2}"), ElementsAre("a/x1", "a/x2", "b/x1", "b/x2"));
-  EXPECT_THAT(expand_braces("plain.tar"), ElementsAre("plain.tar"));
-  EXPECT_THAT(test::error_of([] { expand_braces("shard-{1..3.tar"); }), HasSubstr("unbalanced"));
+  EXPECT_THAT(io::expand_braces("{a,b}/x{1..2}"), ElementsAre("a/x1", "a/x2", "b/x1", "b/x2"));
+  EXPECT_THAT(io::expand_braces("plain.tar"), ElementsAre("plain.tar"));
+  EXPECT_THAT(test::error_of([] { io::expand_braces("shard-{1..3.tar"); }), HasSubstr("unbalanced"));
 }
 
 TEST(ShardPattern, GlobsAndRangesFindFiles) {
@@ -27,32 +27,32 @@ TEST(ShardPattern, GlobsAndRangesFindFiles) {
   for (const char* name : {"shard-000000.tar", "shard-000001.tar", "shard-000002.tar", "x.txt"})
     dir.write(name, "");
   auto root = dir.path().string();
-  EXPECT_EQ(expand_shard_pattern(root + "/shard-*.tar").size(), 3u);
-  EXPECT_EQ(expand_shard_pattern(root + "/shard-{000001..000002}.tar").back(),
+  EXPECT_EQ(io::expand_shard_pattern(root + "/shard-*.tar").size(), 3u);
+  EXPECT_EQ(io::expand_shard_pattern(root + "/shard-{000001..000002}.tar").back(),
             dir.path() / "shard-000002.tar");
-  EXPECT_THAT(test::error_of([&] { expand_shard_pattern(root + "/none-*.tar"); }),
+  EXPECT_THAT(test::error_of([&] { io::expand_shard_pattern(root + "/none-*.tar"); }),
               HasSubstr("no shards match"));
-  EXPECT_THAT(test::error_of([&] { expand_shard_pattern(root + "/shard-{000000..000004}.tar"); }),
+  EXPECT_THAT(test::error_of([&] { io::expand_shard_pattern(root + "/shard-{000000..000004}.tar"); }),
               HasSubstr("2 shard(s) named by"));
 }
 
 TEST(ShardIndex, GroupsMembersByKeyPrefix) {
   test::TempDir dir;
   {
-    TarWriter writer(dir.path() / "s.tar");
+    io::TarWriter writer(dir.path() / "s.tar");
     writer.add("vid/clip0.mp4", "m0");
     writer.add("vid/clip0.jsonl", "j0");
     writer.add("vid/clip1.mp4", "m1");
     writer.add("vid/clip1.meta.json", "{}");
     writer.close();
   }
-  auto samples = index_shard(dir.path() / "s.tar");
+  auto samples = io::index_shard(dir.path() / "s.tar");
   ASSERT_EQ(samples.size(), 2u);
   EXPECT_EQ(samples[0].key, "vid/clip0");
-  EXPECT_EQ(read_tar_member(samples[0].shard, *samples[0].find("jsonl")), "j0");
+  EXPECT_EQ(io::read_tar_member(samples[0].shard, *samples[0].find("jsonl")), "j0");
   EXPECT_NE(samples[1].find("meta.json"), nullptr);
   EXPECT_EQ(samples[1].find("jsonl"), nullptr);
-  EXPECT_EQ(split_member_name("a.b/c.d.e"), std::make_pair(std::string("a.b/c"), std::string("d.e")));
+  EXPECT_EQ(io::split_member_name("a.b/c.d.e"), std::make_pair(std::string("a.b/c"), std::string("d.e")));
 }
 
 const char* kVptRecords =
@@ -62,8 +62,8 @@ const char* kVptRecords =
 )";
 
 TEST(FrameRecords, VptFieldsGiveOneActionRowBetweenFrames) {
-  auto records = json::parse_lines(kVptRecords);
-  ActionFields fields = ActionFields::parse("mouse.dx, mouse.dy, yaw_diff, pitch_diff");
+  auto records = io::json::parse_lines(kVptRecords);
+  io::ActionFields fields = io::ActionFields::parse("mouse.dx, mouse.dy, yaw_diff, pitch_diff");
   at::Tensor rows = fields.rows(records, 0, 3, "c.jsonl");
   ASSERT_EQ(rows.sizes(), (std::vector<int64_t>{2, 4}));
   // row t: mouse of record t, yaw/pitch of record t+1 minus record t
@@ -76,34 +76,34 @@ TEST(FrameRecords, VptFieldsGiveOneActionRowBetweenFrames) {
 }
 
 TEST(FrameRecords, ButtonsAndKeysBecomeMultiHot) {
-  auto records = json::parse_lines(kVptRecords);
-  at::Tensor hot = multi_hot(records, 0, 3, {"mouse.buttons", "keyboard.keys"},
+  auto records = io::json::parse_lines(kVptRecords);
+  at::Tensor hot = io::multi_hot(records, 0, 3, {"mouse.buttons", "keyboard.keys"},
                              {"0", "1", "key.keyboard.w", "key.keyboard.space"}, "c.jsonl");
   EXPECT_TRUE(at::equal(hot, at::tensor({1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0.0f, 1.0f, 1.0f}).view({2, 4})));
 }
 
 TEST(FrameRecords, GenericActionArraysStateRewardAndSuccess) {
-  auto records = json::parse_lines(
+  auto records = io::json::parse_lines(
       R"({"action": [0.1, -0.2], "state": [1, 2, 3], "reward": 0.5, "success": false}
 {"action": [0.3, 0.4], "state": [4, 5, 6], "reward": 1.0, "success": true}
 {"state": [7, 8, 9], "reward": 0.0, "success": true}
 )");
-  ActionFields fields({"action"});
+  io::ActionFields fields({"action"});
   EXPECT_EQ(fields.columns(records[0]), (std::vector<std::string>{"action.0", "action.1"}));
   EXPECT_TRUE(at::allclose(fields.rows(records, 0, 3, "e.jsonl"),
                            at::tensor({0.1f, -0.2f, 0.3f, 0.4f}).view({2, 2})))
       << "the last frame needs no action";
-  EXPECT_EQ(frame_vectors(records, 0, 3, "state", "e.jsonl").sizes(), (std::vector<int64_t>{3, 3}));
-  EXPECT_TRUE(at::equal(frame_scalars(records, 0, 3, "success", "e.jsonl"),
+  EXPECT_EQ(io::frame_vectors(records, 0, 3, "state", "e.jsonl").sizes(), (std::vector<int64_t>{3, 3}));
+  EXPECT_TRUE(at::equal(io::frame_scalars(records, 0, 3, "success", "e.jsonl"),
                         at::tensor({0.0f, 1.0f, 1.0f})));
 }
 
 TEST(FrameRecords, MissingOrBadFieldsRaiseDataErrorNamingTheRecord) {
-  auto records = json::parse_lines("{\"mouse\": {\"dx\": 1}}\n{\"mouse\": {\"dx\": \"fast\"}}\n{}\n");
-  ActionFields dx({"mouse.dx"});
+  auto records = io::json::parse_lines("{\"mouse\": {\"dx\": 1}}\n{\"mouse\": {\"dx\": \"fast\"}}\n{}\n");
+  io::ActionFields dx({"mouse.dx"});
   EXPECT_THAT(test::error_of([&] { dx.rows(records, 0, 3, "c.jsonl"); }),
               HasSubstr("c.jsonl record 2: field 'mouse.dx' is a string, expected a number"));
-  EXPECT_THAT(test::error_of([&] { ActionFields({"yaw_diff"}).rows(records, 0, 2, "c.jsonl"); }),
+  EXPECT_THAT(test::error_of([&] { io::ActionFields({"yaw_diff"}).rows(records, 0, 2, "c.jsonl"); }),
               HasSubstr("record 1: no field 'yaw'"));
   EXPECT_THROW(dx.rows(records, 0, 5, "c.jsonl"), DataError);
 }

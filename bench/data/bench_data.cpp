@@ -17,14 +17,12 @@
 #include <sstream>
 
 #include "bench_support.h"
-#include "config_node.h"
-#include "param_binding.h"
-#include "plugin_registry.h"
-#include "wm/action_scaler_fit.h"
-#include "wm/tar.h"
-#include "wm/webdataset.h"
+#include "api.h"
+#include "procedures/action_scaler_fit.h"
+#include "wm/io/tar.h"
+#include "wm/io/webdataset.h"
 #ifdef WM_BENCH_VIDEO
-#include "wm/video.h"
+#include "wm/video/video.h"
 #endif
 
 namespace {
@@ -99,7 +97,7 @@ void bench_action_scaler(const fs::path& folder) {
   for (int s = 0; s < kShards; ++s) {
     char name[40];
     std::snprintf(name, sizeof name, "shards/shard-%06d.tar", s);
-    wm::TarWriter writer(folder / name);
+    wm::io::TarWriter writer(folder / name);
     for (int k = 0; k < kSamples; ++k) {
       std::string key = "clip" + std::to_string(s * kSamples + k);
       writer.add(key + ".mp4", video);
@@ -108,7 +106,7 @@ void bench_action_scaler(const fs::path& folder) {
     writer.close();
   }
   wm::ActionScalerFitOptions options;
-  options.shards = wm::expand_shard_pattern((folder / "shards/shard-{000000..000019}.tar").string());
+  options.shards = wm::io::expand_shard_pattern((folder / "shards/shard-{000000..000019}.tar").string());
   options.max_samples = 100000;
   options.convergence = false;
   options.holdout = 0;
@@ -164,7 +162,7 @@ for _ in range(3):
 print(clips / best, v.shape)
 )py";
 
-void bench_webdataset_clips(const fs::path& folder, wm::PluginRegistry& registry) {
+void bench_webdataset_clips(const fs::path& folder, wm::Host& host) {
   constexpr int kKeys = 8, kClips = 32, kFrames = 16;
   fs::create_directories(folder / "video");
   std::mt19937_64 rng(1);
@@ -173,18 +171,15 @@ void bench_webdataset_clips(const fs::path& folder, wm::PluginRegistry& registry
   std::ifstream in(folder / "video/clip.mp4", std::ios::binary);
   std::string mp4((std::istreambuf_iterator<char>(in)), {});
   {
-    wm::TarWriter writer(folder / "video/shard-000000.tar");
+    wm::io::TarWriter writer(folder / "video/shard-000000.tar");
     for (int k = 0; k < kKeys; ++k) {
       writer.add("clip" + std::to_string(k) + ".mp4", mp4);
       writer.add("clip" + std::to_string(k) + ".jsonl", vpt_records(rng, kFrames * 2));
     }
     writer.close();
   }
-  const auto& plugin = registry.get(wm::Kind::Dataset, "webdataset");
-  auto node = wm::parse_yaml("{shards: " + (folder / "video/shard-000000.tar").string() +
-                                 ", frames: 16, threads: 1}", "bench.yaml");
-  auto dataset = registry.create<wm::Dataset>(
-      plugin, wm::bind_params(plugin.schema, &node, "params", "webdataset", node.loc), "bench");
+  auto dataset = host.make<wm::Dataset>(
+      "webdataset", "{shards: " + (folder / "video/shard-000000.tar").string() + ", frames: 16, threads: 1}");
   at::Tensor video;
   double ours = best_seconds(3, [&] {
     for (int i = 0; i < kClips; ++i) video = dataset->get(i % kKeys).tensors.at("video");
@@ -215,8 +210,8 @@ int main(int argc, char** argv) {
   try {
     bench_action_scaler(folder);
 #ifdef WM_BENCH_VIDEO
-    wm::PluginRegistry registry({WM_BENCH_PLUGIN_DIR});
-    bench_webdataset_clips(folder, registry);
+    wm::Host host({WM_BENCH_PLUGIN_DIR});
+    bench_webdataset_clips(folder, host);
 #else
     std::printf("webdataset clips/s: skipped (built without FFmpeg)\n");
 #endif

@@ -1,6 +1,6 @@
 // bench_env: the metaworld env against raw MuJoCo on the same model in the same run.
 //   1. env steps/s per core: the plugin through wm::Env (tensors in and out) vs mj_step x 5
-//   2. vectorised throughput: wm::VectorEnv on 1 and 2 threads
+//   2. vectorised throughput: wm::sim::VectorEnv on 1 and 2 threads
 //   3. render fps at 64, 128, 224 px with OSMesa and with EGL, each in a child process
 //   4. expert success over N seeds per task (a markdown table)
 //   5. contact share: random actions vs babbling from each spawn mode
@@ -19,13 +19,11 @@
 #include <unistd.h>
 
 #include "babbling.h"
-#include "config_node.h"
 #include "expert.h"
-#include "param_binding.h"
-#include "plugin_registry.h"
+#include "api.h"
 #include "simulation.h"
-#include "wm/scripted_policy.h"
-#include "wm/vector_env.h"
+#include "wm/env.h"
+#include "wm/sim/vector_env.h"
 
 namespace {
 
@@ -37,11 +35,8 @@ double seconds_since(Clock::time_point start) {
 }
 
 std::shared_ptr<wm::Env> make_env(const std::string& params_yaml) {
-  static wm::PluginRegistry registry({WM_BENCH_PLUGIN_DIR});
-  const auto& plugin = registry.get(wm::Kind::Env, "metaworld");
-  wm::ConfigNode node = wm::parse_yaml(params_yaml, "bench.yaml");
-  wm::Params params = wm::bind_params(plugin.schema, &node, "params", "metaworld", node.loc);
-  return registry.create<wm::Env>(plugin, params, "bench");
+  static wm::Host host({WM_BENCH_PLUGIN_DIR});
+  return host.make<wm::Env>("metaworld", params_yaml);
 }
 
 std::vector<Action> random_actions(int count, uint64_t seed) {
@@ -98,13 +93,13 @@ void bench_steps() {
 
 void bench_vector() {
   const int envs = 8, steps = 300;
-  std::printf("## wm::VectorEnv, %d pick-place envs, %d steps each (random actions)\n\n", envs, steps);
+  std::printf("## wm::sim::VectorEnv, %d pick-place envs, %d steps each (random actions)\n\n", envs, steps);
   std::printf("| threads | env steps/s | speed-up |\n|---:|---:|---:|\n");
   double single = 0;
   for (int threads : {1, 2}) {
     std::vector<std::shared_ptr<wm::Env>> list;
     for (int i = 0; i < envs; ++i) list.push_back(make_env("{task: pick-place, max_episode_steps: 100000}"));
-    wm::VectorEnv vector(list, threads);
+    wm::sim::VectorEnv vector(list, threads);
     vector.reset(std::vector<uint64_t>{0, 1, 2, 3, 4, 5, 6, 7});
     at::manual_seed(0);
     auto actions = at::rand({steps, envs, 4}) * 2 - 1;

@@ -22,12 +22,12 @@
 
 #include "config_node.h"
 #include "param_binding.h"
-#include "plugin_registry.h"
-#include "wm/loader.h"
-#include "wm/runtime.h"
-#include "wm/transforms.h"
+#include "api.h"
+#include "engine/loader.h"
+#include "runtime.h"
+#include "engine/transforms.h"
 #ifdef WM_BENCH_VIDEO
-#include "wm/video.h"
+#include "wm/video/video.h"
 #endif
 
 namespace {
@@ -113,11 +113,8 @@ class RawClips : public wm::Dataset {
 
 // a dataset plugin of the build tree with its params; the registry outlives what it makes
 std::shared_ptr<wm::Dataset> make_dataset(const std::string& name, const std::string& params_yaml) {
-  static wm::PluginRegistry registry({WM_BENCH_PLUGIN_DIR});
-  const auto& plugin = registry.get(wm::Kind::Dataset, name);
-  auto node = wm::parse_yaml(params_yaml, "bench.yaml");
-  return registry.create<wm::Dataset>(plugin, wm::bind_params(plugin.schema, &node, "params", name, node.loc),
-                                      "bench");
+  static wm::Host host({WM_BENCH_PLUGIN_DIR});
+  return host.make<wm::Dataset>(name, params_yaml);
 }
 
 // the fixture: clips of the synthetic plugin, written once as raw frames

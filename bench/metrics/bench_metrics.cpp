@@ -19,11 +19,9 @@
 #include <iostream>
 #include <sstream>
 
-#include "config_node.h"
-#include "param_binding.h"
-#include "plugin_registry.h"
-#include "wm/frechet_distance.h"
-#include "wm/lucas_kanade_flow.h"
+#include "api.h"
+#include "frechet_distance.h"
+#include "procedures/lucas_kanade_flow.h"
 #include "wm/metric.h"
 
 #include "bench_support.h"
@@ -93,14 +91,10 @@ std::map<int, double> pytorch_lpips_seconds(const std::filesystem::path& folder,
 }
 
 std::shared_ptr<wm::Metric> make_lpips(const std::filesystem::path& folder, int pairs) {
-  static wm::PluginRegistry registry({WM_BENCH_PLUGIN_DIR});
-  const auto& plugin = registry.get(wm::Kind::Metric, "lpips");
-  auto node = wm::parse_yaml("{net: alex, backbone_weights: " + (folder / "alexnet.pth").string() +
+  static wm::Host host({WM_BENCH_PLUGIN_DIR});
+  return host.make<wm::Metric>("lpips", "{net: alex, backbone_weights: " + (folder / "alexnet.pth").string() +
                                  ", head_weights: " + (folder / "alex.pth").string() +
-                                 ", chunk_frames: " + std::to_string(pairs) + "}",
-                             "bench.yaml");
-  auto params = wm::bind_params(plugin.schema, &node, "params", "lpips", node.loc);
-  return registry.create<wm::Metric>(plugin, params, "bench");
+                                 ", chunk_frames: " + std::to_string(pairs) + "}");
 }
 
 void bench_lpips() {

@@ -25,11 +25,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "config_node.h"
-#include "param_binding.h"
-#include "plugin_registry.h"
+#include "api.h"
 #include "wm/model.h"
-#include "wm/train/adamw.h"
+#include "engine/adamw.h"
 
 namespace {
 
@@ -108,11 +106,8 @@ std::string twin_arguments(const Config& config, int64_t batch) {
 //---- the C++ side ----
 
 std::shared_ptr<wm::Model> make_model(const Config& config) {
-  static wm::PluginRegistry registry({WM_BENCH_PLUGIN_DIR});
-  const auto& plugin = registry.get(wm::Kind::Model, config.model);
-  auto node = wm::parse_yaml(config.params, "bench.yaml");
-  auto params = wm::bind_params(plugin.schema, &node, "params", config.model, node.loc);
-  return registry.create<wm::Model>(plugin, params, "bench");
+  static wm::Host host({WM_BENCH_PLUGIN_DIR});
+  return host.make<wm::Model>(config.model, config.params);
 }
 
 wm::Batch make_batch(const Config& config, int64_t batch) {

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "wm/video.h"
+#include "wm/video/video.h"
 
 #include "bench_support.h"
 

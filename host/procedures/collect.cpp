@@ -12,10 +12,10 @@
 #include "../procedure.h"
 #include "episode_policy.h"
 #include "wm/log.h"
-#include "wm/progress.h"
-#include "wm/tar.h"
+#include "report/progress.h"
+#include "wm/io/tar.h"
 #ifdef WM_HAVE_VIDEO
-#include "wm/video.h"
+#include "wm/video/video.h"
 #endif
 
 namespace wm {
@@ -34,11 +34,6 @@ Schema collect_schema() {
       .at_least(-1)
       .real("fps", 80, "frame rate written into the videos (Meta-World's control rate is 80 Hz)").at_least(1)
       .integer("crf", 18, "H.264 quality, 0 (lossless) .. 51").range(0, 51);
-}
-
-void collect_check(const Experiment& experiment, const ProcedureSpec& step) {
-  if (!experiment.env) throw ConfigError(step.loc, step.key_path, "needs an `env:` section");
-  check_policy_params(experiment, step);
 }
 
 // one JSON line; numbers with enough digits to round-trip float32
@@ -93,7 +88,7 @@ void collect_run(RunContext& context, const Params& params) {
   video_options.crf = static_cast<int>(params.get<int64_t>("crf"));
 
   uint64_t seed = static_cast<uint64_t>(context.experiment.seed);
-  std::unique_ptr<TarWriter> shard;
+  std::unique_ptr<io::TarWriter> shard;
   int64_t successes = 0, frames_total = 0, shards = 0;
   double return_sum = 0;
   Progress progress("collect", episodes);
@@ -102,7 +97,7 @@ void collect_run(RunContext& context, const Params& params) {
       if (shard) shard->close();
       char name[32];
       std::snprintf(name, sizeof name, "shard-%06lld.tar", static_cast<long long>(episode / per_shard));
-      shard = std::make_unique<TarWriter>(out / name);
+      shard = std::make_unique<io::TarWriter>(out / name);
       ++shards;
     }
     // frame 0 is the reset observation; each step adds one frame
@@ -161,6 +156,7 @@ void collect_run(RunContext& context, const Params& params) {
 
 const Procedure collect_procedure = {"collect",
                                      "run a policy in the env and write episodes as webdataset shards",
-                                     &collect_schema, &collect_check, &collect_run};
+                                     &collect_schema, {/*model=*/false, /*env=*/true},
+                                     &check_policy_params, &collect_run};
 
 }  // namespace wm

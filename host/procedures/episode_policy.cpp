@@ -4,8 +4,7 @@
 
 #include <algorithm>
 
-#include "wm/frame_records.h"  // split_list
-#include "wm/scripted_policy.h"
+#include "wm/env.h"
 
 namespace wm {
 
@@ -16,7 +15,8 @@ Schema& add_policy_params(Schema& schema, const std::string& default_policy) {
               "the env's own scripted policies (wm::ScriptedPolicy, e.g. metaworld); model: the "
               "model's `action` output for the recent observations (MPC)")
       .integer("context", 2, "policy model: observations (frames) the model sees").at_least(1)
-      .text("history_keys", "video,state", "policy model: observation keys stacked over time");
+      .strings("history_keys", {"video", "state"},
+               "policy model: observation keys stacked over time");
 }
 
 void check_policy_params(const Experiment& experiment, const ProcedureSpec& step) {
@@ -41,7 +41,7 @@ EpisodePolicy::EpisodePolicy(const std::string& procedure, RunContext& context, 
     model_name_ = context.experiment.model->plugin->name();
     device_ = context.experiment.device;
     context_ = params.get<int64_t>("context");
-    history_keys_ = split_list(params.get<std::string>("history_keys"));
+    history_keys_ = params.get<StringList>("history_keys");
     model_->set_training(false);
   }
 }

@@ -3,13 +3,14 @@
 #include <ATen/core/grad_mode.h>
 
 #include "../procedure.h"
-#include "wm/atomic_file.h"
-#include "wm/gif_writer.h"
+#include "wm/io/atomic_file.h"
+#include "wm/io/json.h"
+#include "report/gif_writer.h"
 #include "wm/log.h"
-#include "wm/progress.h"
-#include "wm/suggest.h"
+#include "report/progress.h"
+#include "wm/error.h"
 #ifdef WM_HAVE_VIDEO
-#include "wm/video.h"
+#include "wm/video/video.h"
 #endif
 
 namespace wm {
@@ -17,7 +18,7 @@ namespace {
 
 Schema evaluate_schema() {
   return Schema{}
-      .text("data", "val", "which entry under `data:` to evaluate on")
+      .data_ref("data", "val", "which entry under `data:` to evaluate on")
       .integer("batch_size", 8, "samples per batch").at_least(1)
       .integer("max_batches", 0, "stop after this many batches (0: the whole dataset)")
       .at_least(0)
@@ -28,21 +29,6 @@ Schema evaluate_schema() {
       .integer("preview", 4, "clips in preview_<data>_gap<k>.gif (frame t | prediction | truth) and, "
                              "with FFmpeg, .mp4 (prediction | truth); 0: none")
       .at_least(0);
-}
-
-void evaluate_check(const Experiment& experiment, const ProcedureSpec& step) {
-  if (!experiment.model)
-    throw ConfigError(step.loc, step.key_path, "needs a `model:` section");
-  if (experiment.metrics.empty())
-    throw ConfigError(step.loc, step.key_path, "needs at least one entry under `metrics:`");
-  std::string data = step.params.get<std::string>("data");
-  if (!experiment.data.count(data)) {
-    std::vector<std::string> known;
-    for (const auto& entry : experiment.data) known.push_back(entry.first);
-    throw step.params.error("data", "no `data." + data + "` in this experiment" +
-                                        did_you_mean(data, known) + " (have: " +
-                                        (known.empty() ? "none" : join(known)) + ")");
-  }
 }
 
 // one metric instance per (gap, scored model) pair, reset together
@@ -96,11 +82,11 @@ void write_preview_video(const std::filesystem::path& file, const TensorMap& out
 void write_table(const std::filesystem::path& stem, const std::map<std::string, double>& values) {
   std::string md = "| metric | value |\n|---|---:|\n", csv = "metric,value\n";
   for (const auto& [name, value] : values) {
-    md += "| " + name + " | " + json_number(value) + " |\n";
-    csv += name + "," + json_number(value) + "\n";
+    md += "| " + name + " | " + io::json::number(value) + " |\n";
+    csv += name + "," + io::json::number(value) + "\n";
   }
-  write_file_atomic(stem.string() + ".md", md);
-  write_file_atomic(stem.string() + ".csv", csv);
+  io::write_file_atomic(stem.string() + ".md", md);
+  io::write_file_atomic(stem.string() + ".csv", csv);
 }
 
 void evaluate_run(RunContext& context, const Params& params) {
@@ -189,6 +175,8 @@ void evaluate_run(RunContext& context, const Params& params) {
 
 const Procedure evaluate_procedure = {"evaluate",
                                       "score the model's outputs on a dataset with every metric",
-                                      &evaluate_schema, &evaluate_check, &evaluate_run};
+                                      &evaluate_schema,
+                                      {/*model=*/true, /*env=*/false, /*metrics=*/true},
+                                      nullptr, &evaluate_run};
 
 }  // namespace wm

@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "../procedure.h"
-#include "wm/action_scaler_fit.h"
+#include "procedures/action_scaler_fit.h"
 #include "wm/log.h"
-#include "wm/webdataset.h"
+#include "wm/io/webdataset.h"
 
 namespace wm {
 namespace {
@@ -15,9 +15,9 @@ Schema fit_action_scaler_schema() {
   return Schema{}
       .path("shards", "tar shards: a glob (shards/*.tar) or a brace range "
                       "(shard-{000000..000499}.tar)").required()
-      .text("action_fields", "mouse.dx, mouse.dy, yaw_diff, pitch_diff",
-            "comma-separated per-frame record fields (see the webdataset plugin); "
-            "'action' for environment shards")
+      .strings("action_fields", {"mouse.dx", "mouse.dy", "yaw_diff", "pitch_diff"},
+               "per-frame record fields (see the webdataset plugin); [action] for environment "
+               "shards")
       .integer("max_samples", 100000, "action rows to fit on (the sample budget)").at_least(1)
       .integer("max_shards", 0, "read a uniform random subset of this many shards (0: all)")
       .at_least(0)
@@ -33,7 +33,7 @@ Schema fit_action_scaler_schema() {
 
 void fit_action_scaler_check(const Experiment&, const ProcedureSpec& step) {
   try {
-    expand_shard_pattern(step.params.get<std::string>("shards"));
+    io::expand_shard_pattern(step.params.get<std::string>("shards"));
   } catch (const ConfigError&) {
     throw;
   } catch (const Error& e) {
@@ -47,8 +47,8 @@ void fit_action_scaler_check(const Experiment&, const ProcedureSpec& step) {
 
 void fit_action_scaler_run(RunContext& context, const Params& params) {
   ActionScalerFitOptions options;
-  options.shards = expand_shard_pattern(params.get<std::string>("shards"));
-  options.fields = split_list(params.get<std::string>("action_fields"));
+  options.shards = io::expand_shard_pattern(params.get<std::string>("shards"));
+  options.fields = params.get<StringList>("action_fields");
   options.max_samples = params.get<int64_t>("max_samples");
   options.max_shards = params.get<int64_t>("max_shards");
   options.convergence = params.get<bool>("convergence");
@@ -64,7 +64,7 @@ void fit_action_scaler_run(RunContext& context, const Params& params) {
              options.max_samples);
 
   ActionScalerFit fit = fit_action_scaler(options);
-  const ActionScaler& scaler = fit.scaler;
+  const io::ActionScaler& scaler = fit.scaler;
   auto file = context.dir / ("action_scaler." + params.get<std::string>("format"));
   scaler.save(file);
   if (std::string output = params.get<std::string>("output"); !output.empty()) {
@@ -120,6 +120,6 @@ void fit_action_scaler_run(RunContext& context, const Params& params) {
 
 const Procedure fit_action_scaler_procedure = {
     "fit_action_scaler", "fit an action scaler (mean, std per dimension) over webdataset shards",
-    &fit_action_scaler_schema, &fit_action_scaler_check, &fit_action_scaler_run};
+    &fit_action_scaler_schema, {}, &fit_action_scaler_check, &fit_action_scaler_run};
 
 }  // namespace wm

@@ -14,13 +14,12 @@
 #include <set>
 
 #include "../procedure.h"
-#include "wm/atomic_file.h"
-#include "wm/frame_records.h"  // split_list
-#include "wm/linear_probe.h"
+#include "wm/io/atomic_file.h"
+#include "procedures/linear_probe.h"
 #include "wm/log.h"
-#include "wm/lucas_kanade_flow.h"
-#include "wm/progress.h"
-#include "wm/suggest.h"
+#include "procedures/lucas_kanade_flow.h"
+#include "report/progress.h"
+#include "wm/error.h"
 
 namespace wm {
 namespace {
@@ -29,9 +28,9 @@ const std::vector<std::string> kProbes = {"action", "regression", "order", "flow
 
 Schema probe_schema() {
   return Schema{}
-      .text("data", "train", "entry under `data:` the probes are fitted on")
-      .text("eval_data", "val", "entry under `data:` the probes are scored on")
-      .text("probes", "action,regression,order,flow", "comma-separated: action, regression, order, flow")
+      .data_ref("data", "train", "entry under `data:` the probes are fitted on")
+      .data_ref("eval_data", "val", "entry under `data:` the probes are scored on")
+      .strings("probes", kProbes, "which probes: action, regression, order, flow")
       .integer("batch_size", 16, "clips per encode() call").at_least(1)
       .integer("steps", 300, "AdamW steps of each probe (full batch)").at_least(1)
       .real("lr", 0.01, "probe learning rate").at_least(0)
@@ -39,22 +38,9 @@ Schema probe_schema() {
       .integer("flow_grid", 4, "flow probe: the flow is pooled to flow_grid x flow_grid cells").at_least(1);
 }
 
-std::vector<std::string> probe_names(const Params& params) {
-  return split_list(params.get<std::string>("probes"));
-}
-
-void probe_check(const Experiment& experiment, const ProcedureSpec& step) {
+void probe_check(const Experiment&, const ProcedureSpec& step) {
   const Params& p = step.params;
-  if (!experiment.model) throw ConfigError(step.loc, step.key_path, "needs a `model:` section");
-  for (const char* key : {"data", "eval_data"}) {
-    std::string name = p.get<std::string>(key);
-    if (!experiment.data.count(name)) {
-      std::vector<std::string> known;
-      for (const auto& entry : experiment.data) known.push_back(entry.first);
-      throw p.error(key, "no `data." + name + "` in this experiment" + did_you_mean(name, known));
-    }
-  }
-  auto names = probe_names(p);
+  auto names = p.get<StringList>("probes");
   if (names.empty()) throw p.error("probes", "name at least one of: " + join(kProbes));
   for (const auto& name : names)
     if (std::find(kProbes.begin(), kProbes.end(), name) == kProbes.end())
@@ -134,12 +120,12 @@ void write_table(const std::filesystem::path& dir, const std::vector<Row>& rows)
     std::snprintf(cells, sizeof cells, "%.6g,%.6g", row.value, row.baseline);
     csv += row.probe + "," + row.metric + "," + cells + "\n";
   }
-  write_file_atomic(dir / "probe.md", md);
-  write_file_atomic(dir / "probe.csv", csv);
+  io::write_file_atomic(dir / "probe.md", md);
+  io::write_file_atomic(dir / "probe.csv", csv);
 }
 
 void probe_run(RunContext& context, const Params& params) {
-  auto probes = probe_names(params);
+  auto probes = params.get<StringList>("probes");
   auto wants = [&](const char* probe) { return std::find(probes.begin(), probes.end(), probe) != probes.end(); };
   context.model->set_training(false);
   at::NoGradGuard no_grad;
@@ -213,6 +199,6 @@ void probe_run(RunContext& context, const Params& params) {
 const Procedure probe_procedure = {"probe",
                                    "linear probes on the model's frozen features: action class, "
                                    "continuous action, temporal order, optical flow",
-                                   &probe_schema, &probe_check, &probe_run};
+                                   &probe_schema, {/*model=*/true}, &probe_check, &probe_run};
 
 }  // namespace wm

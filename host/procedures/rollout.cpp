@@ -9,9 +9,9 @@
 
 #include "../procedure.h"
 #include "episode_policy.h"
-#include "wm/atomic_file.h"
+#include "wm/io/atomic_file.h"
 #include "wm/log.h"
-#include "wm/progress.h"
+#include "report/progress.h"
 
 namespace wm {
 namespace {
@@ -21,11 +21,6 @@ Schema rollout_schema() {
   schema.integer("episodes", 10, "episodes to run").at_least(1);
   return add_policy_params(schema, "random")
       .integer("max_steps", 0, "cut episodes at this length (0: the env's own limit)").at_least(0);
-}
-
-void rollout_check(const Experiment& experiment, const ProcedureSpec& step) {
-  if (!experiment.env) throw ConfigError(step.loc, step.key_path, "needs an `env:` section");
-  check_policy_params(experiment, step);
 }
 
 // one row per rollout step of the run, in rollout.md and rollout.csv
@@ -56,8 +51,8 @@ void append_table_row(const std::filesystem::path& dir, const std::string& polic
     md_text += "|\n";
     csv_text += "\n";
   }
-  write_file_atomic(md, md_text + md_row + " |\n");
-  write_file_atomic(csv, csv_text + csv_row + "\n");
+  io::write_file_atomic(md, md_text + md_row + " |\n");
+  io::write_file_atomic(csv, csv_text + csv_row + "\n");
 }
 
 void rollout_run(RunContext& context, const Params& params) {
@@ -126,6 +121,7 @@ void rollout_run(RunContext& context, const Params& params) {
 
 const Procedure rollout_procedure = {"rollout",
                                      "run environment episodes under a policy",
-                                     &rollout_schema, &rollout_check, &rollout_run};
+                                     &rollout_schema, {/*model=*/false, /*env=*/true},
+                                     &check_policy_params, &rollout_run};
 
 }  // namespace wm

@@ -9,12 +9,12 @@
 #include <numeric>
 
 #include "../procedure.h"
-#include "wm/atomic_file.h"
+#include "wm/io/atomic_file.h"
 #include "wm/log.h"
-#include "wm/plot.h"
-#include "wm/progress.h"
-#include "wm/quality.h"
-#include "wm/suggest.h"
+#include "report/plot.h"
+#include "report/progress.h"
+#include "procedures/quality.h"
+#include "wm/error.h"
 
 namespace wm {
 namespace {
@@ -24,7 +24,7 @@ const char* const kTiers[4] = {"platinum", "gold", "silver", "bronze"};
 
 Schema tiers_schema() {
   return Schema{}
-      .text("data", "train", "which entry under `data:` to score (its transforms are not applied)")
+      .data_ref("data", "train", "which entry under `data:` to score (its transforms are not applied)")
       .choice("rank_by", "combined", {"combined", "motion", "flow", "clarity"},
               "the score tiers follow; combined: the mean of the percentile ranks of motion (flow "
               "when computed) and clarity")
@@ -39,15 +39,8 @@ Schema tiers_schema() {
       .integer("max_samples", 0, "score only the first so many clips (0: all)").at_least(0);
 }
 
-void tiers_check(const Experiment& experiment, const ProcedureSpec& step) {
+void tiers_check(const Experiment&, const ProcedureSpec& step) {
   const Params& p = step.params;
-  std::string data = p.get<std::string>("data");
-  if (!experiment.data.count(data)) {
-    std::vector<std::string> known;
-    for (const auto& entry : experiment.data) known.push_back(entry.first);
-    throw p.error("data", "no `data." + data + "` in this experiment" + did_you_mean(data, known) +
-                              " (have: " + (known.empty() ? "none" : join(known)) + ")");
-  }
   RealList thresholds = p.get<RealList>("thresholds"), fractions = p.get<RealList>("fractions");
   if (thresholds.empty() == fractions.empty())
     throw ConfigError(step.loc, step.key_path,
@@ -152,8 +145,8 @@ void write_outputs(const fs::path& dir, const std::vector<ScoredClip>& clips, co
            fmt(c.quality.motion) + "," + (c.quality.flow < 0 ? "" : fmt(c.quality.flow)) + "," +
            fmt(c.quality.clarity) + "," + fmt(c.score) + "," + kTiers[c.tier] + "\n";
   }
-  for (int t = 0; t < 4; ++t) write_file_atomic(dir / (std::string(kTiers[t]) + ".txt"), lists[t]);
-  write_file_atomic(dir / "scores.csv", csv);
+  for (int t = 0; t < 4; ++t) io::write_file_atomic(dir / (std::string(kTiers[t]) + ".txt"), lists[t]);
+  io::write_file_atomic(dir / "scores.csv", csv);
 
   // summary: per tier its size, score range and mean motion / clarity
   std::string md = "# Tiers of data." + p.get<std::string>("data") + "\n\nranked by `" +
@@ -195,10 +188,10 @@ void write_outputs(const fs::path& dir, const std::vector<ScoredClip>& clips, co
   if (!skipped.empty()) {
     std::string list;
     for (const auto& s : skipped) list += s.id + "\t" + s.source + "\t" + s.message + "\n";
-    write_file_atomic(dir / "skipped.txt", list);
+    io::write_file_atomic(dir / "skipped.txt", list);
     md += "\nUnreadable clips (skipped): see skipped.txt\n";
   }
-  write_file_atomic(dir / "summary.md", md);
+  io::write_file_atomic(dir / "summary.md", md);
   if (!plot.series.empty()) plot.write(dir / "scores.svg");
 }
 
@@ -247,6 +240,6 @@ void tiers_run(RunContext& context, const Params& p) {
 
 const Procedure tiers_procedure = {"tiers",
                                    "score clips (motion, flow, clarity, size) into quality tiers",
-                                   &tiers_schema, &tiers_check, &tiers_run};
+                                   &tiers_schema, {}, &tiers_check, &tiers_run};
 
 }  // namespace wm

@@ -10,12 +10,13 @@
 #include "../procedure.h"
 #include "../run.h"
 #include "wm/log.h"
-#include "wm/plot.h"
-#include "wm/progress.h"
-#include "wm/suggest.h"
-#include "wm/train/adamw.h"
-#include "wm/train/checkpoint.h"
-#include "wm/train/schedule.h"
+#include "report/plot.h"
+#include "report/progress.h"
+#include "wm/error.h"
+#include "engine/adamw.h"
+#include "engine/random.h"
+#include "wm/io/checkpoint.h"
+#include "engine/schedule.h"
 
 namespace wm {
 namespace {
@@ -24,7 +25,7 @@ namespace fs = std::filesystem;
 
 Schema train_schema() {
   return Schema{}
-      .text("data", "train", "which entry under `data:` to train on")
+      .data_ref("data", "train", "which entry under `data:` to train on")
       .integer("batch_size", 16, "samples per step (before accumulation)").at_least(1)
       .integer("steps", 0, "budget in optimizer steps").at_least(0)
       .integer("epochs", 0, "budget in passes over the data").at_least(0)
@@ -40,7 +41,7 @@ Schema train_schema() {
       .integer("log_every", 10, "steps between metrics.jsonl lines").at_least(1)
       .integer("checkpoint_every", 100, "steps between checkpoints (and at the end)").at_least(1)
       .integer("keep_last", 2, "checkpoints kept besides best.pt").at_least(1)
-      .text("eval_data", "", "entry under `data:` whose loss picks best.pt (empty: none)")
+      .data_ref("eval_data", "", "entry under `data:` whose loss picks best.pt (empty: none)")
       .integer("eval_batches", 4, "batches of eval_data per checkpoint").at_least(1)
       .boolean("resume", false, "continue from the run's last checkpoint")
       .integer("stop_after_steps", 0,
@@ -48,23 +49,8 @@ Schema train_schema() {
       .at_least(0);
 }
 
-std::vector<std::string> data_names(const Experiment& experiment) {
-  std::vector<std::string> names;
-  for (const auto& entry : experiment.data) names.push_back(entry.first);
-  return names;
-}
-
-void train_check(const Experiment& experiment, const ProcedureSpec& step) {
+void train_check(const Experiment&, const ProcedureSpec& step) {
   const Params& p = step.params;
-  if (!experiment.model) throw ConfigError(step.loc, step.key_path, "needs a `model:` section");
-  for (const char* key : {"data", "eval_data"}) {
-    std::string name = p.get<std::string>(key);
-    if (name.empty() && std::string(key) == "eval_data") continue;
-    if (!experiment.data.count(name))
-      throw p.error(key, "no `data." + name + "` in this experiment" +
-                             did_you_mean(name, data_names(experiment)) + " (have: " +
-                             join(data_names(experiment)) + ")");
-  }
   int budgets = 0;
   for (const char* unit : {"steps", "epochs", "samples", "tokens"}) budgets += p.get<int64_t>(unit) > 0;
   if (budgets != 1)
@@ -73,6 +59,41 @@ void train_check(const Experiment& experiment, const ProcedureSpec& step) {
                           std::to_string(budgets) + ")");
   if (p.get<RealList>("betas").size() != 2) throw p.error("betas", "needs two values");
 }
+
+// the parameters as the step loop reads them, bound once (train_schema has the docs)
+struct TrainOptions {
+  explicit TrainOptions(const Params& p)
+      : data(p.get<std::string>("data")),
+        eval_data(p.get<std::string>("eval_data")),
+        batch_size(p.get<int64_t>("batch_size")),
+        accumulate(p.get<int64_t>("accumulate")),
+        steps(p.get<int64_t>("steps")),
+        log_every(p.get<int64_t>("log_every")),
+        checkpoint_every(p.get<int64_t>("checkpoint_every")),
+        keep_last(p.get<int64_t>("keep_last")),
+        eval_batches(p.get<int64_t>("eval_batches")),
+        stop_after_steps(p.get<int64_t>("stop_after_steps")),
+        lr(p.get<double>("lr")),
+        min_lr(p.get<double>("min_lr")),
+        warmup(p.get<double>("warmup")),
+        weight_decay(p.get<double>("weight_decay")),
+        clip_grad(p.get<double>("clip_grad")),
+        betas(p.get<RealList>("betas")),
+        resume(p.get<bool>("resume")) {
+    // the one budget train_check allows
+    for (const char* name : {"steps", "epochs", "samples", "tokens"})
+      if (p.get<int64_t>(name) > 0) unit = name, total = static_cast<double>(p.get<int64_t>(name));
+  }
+
+  std::string data, eval_data;
+  int64_t batch_size, accumulate, steps, log_every, checkpoint_every, keep_last, eval_batches,
+      stop_after_steps;
+  double lr, min_lr, warmup, weight_decay, clip_grad;
+  RealList betas;
+  bool resume;
+  std::string unit;  // of the budget: steps, epochs, samples or tokens
+  double total = 0;  // the budget in that unit
+};
 
 // where training stands; everything here goes into a checkpoint
 struct Position {
@@ -83,39 +104,35 @@ class Trainer {
  public:
   Trainer(RunContext& context, const Params& p)
       : context_(context),
-        p_(p),
+        o_(p),
         model_(*context.model),
-        dataset_(*context.data.at(p.get<std::string>("data"))),
-        batch_size_(p.get<int64_t>("batch_size")),
-        accumulate_(p.get<int64_t>("accumulate")),
-        optimizer_(model_.parameters(), {p.get<RealList>("betas")[0], p.get<RealList>("betas")[1],
-                                         1e-8, p.get<double>("weight_decay")}),
+        dataset_(*context.data.at(o_.data)),
+        batch_size_(o_.batch_size),
+        accumulate_(o_.accumulate),
+        optimizer_(model_.parameters(), {o_.betas[0], o_.betas[1], 1e-8, o_.weight_decay}),
         checkpoints_(context.dir / "checkpoints") {
     if (model_.parameters().empty())
       throw Error("model '" + context.experiment.model->plugin->name() +
                   "' has no trainable parameters; `train` needs a learning model");
     if (dataset_.size() < batch_size_)
-      throw Error("data." + p.get<std::string>("data") + " has " + std::to_string(dataset_.size()) +
+      throw Error("data." + o_.data + " has " + std::to_string(dataset_.size()) +
                   " samples, fewer than batch_size " + std::to_string(batch_size_));
-    for (const char* unit : {"steps", "epochs", "samples", "tokens"})
-      if (p.get<int64_t>(unit) > 0) unit_ = unit, total_ = static_cast<double>(p.get<int64_t>(unit));
-    schedule_ = {p.get<double>("lr"), p.get<double>("min_lr"), p.get<double>("warmup"), total_};
+    schedule_ = {o_.lr, o_.min_lr, o_.warmup, o_.total};
     fs::create_directories(checkpoints_);
   }
 
   void run() {
     train::seed_everything(static_cast<uint64_t>(context_.experiment.seed));
-    if (p_.get<bool>("resume")) restore();
-    loader_ = open_loader(context_, p_.get<std::string>("data"), batch_size_, true,
-                          {position_.epoch, position_.cursor});
+    if (o_.resume) restore();
+    loader_ = open_loader(context_, o_.data, batch_size_, true, {position_.epoch, position_.cursor});
     model_.set_training(true);
-    Progress progress("train", p_.get<int64_t>("steps") > 0 ? p_.get<int64_t>("steps") - position_.step : 0);
-    int64_t stop_after = p_.get<int64_t>("stop_after_steps"), started_at = position_.step;
+    Progress progress("train", o_.steps > 0 ? o_.steps - position_.step : 0);
+    int64_t stop_after = o_.stop_after_steps, started_at = position_.step;
     double window_loss = 0;
     int64_t window_steps = 0, window_samples = 0;
     auto window_start = std::chrono::steady_clock::now();
 
-    while (done() < total_) {
+    while (done() < o_.total) {
       double lr = schedule_.at(done());
       LossOutput out;
       double step_loss = 0;
@@ -130,16 +147,16 @@ class Trainer {
         position_.tokens += out.tokens;
         window_samples += batch.size();
       }
-      double grad_norm = optimizer_.clip_grad_norm(p_.get<double>("clip_grad"));
+      double grad_norm = optimizer_.clip_grad_norm(o_.clip_grad);
       optimizer_.step(lr);
       optimizer_.zero_grad();
       ++position_.step;
       window_loss += step_loss, ++window_steps;
       history_.push_back({static_cast<double>(position_.step), step_loss});
 
-      bool finished = done() >= total_;
+      bool finished = done() >= o_.total;
       bool stopping = stop_after > 0 && position_.step - started_at >= stop_after && !finished;
-      if (position_.step % p_.get<int64_t>("log_every") == 0 || finished || stopping) {
+      if (position_.step % o_.log_every == 0 || finished || stopping) {
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
         std::map<std::string, double> values = out.logs;
         values["step"] = static_cast<double>(position_.step);
@@ -153,12 +170,12 @@ class Trainer {
         context_.metrics_log.append({{"procedure", "train"}}, values);
         char status[160];
         std::snprintf(status, sizeof status, "loss %.5f, lr %.2e, %.1f samples/s, %s %.4g/%.4g",
-                      values["loss"], lr, values["samples_per_s"], unit_.c_str(), done(), total_);
+                      values["loss"], lr, values["samples_per_s"], o_.unit.c_str(), done(), o_.total);
         progress.advance(window_steps, status);
         window_loss = 0, window_steps = 0, window_samples = 0;
         window_start = std::chrono::steady_clock::now();
       }
-      if (position_.step % p_.get<int64_t>("checkpoint_every") == 0 || finished || stopping) checkpoint();
+      if (position_.step % o_.checkpoint_every == 0 || finished || stopping) checkpoint();
       if (stopping) {
         plot_loss();
         throw RunStopped("train stopped after " + std::to_string(position_.step - started_at) +
@@ -175,9 +192,9 @@ class Trainer {
 
  private:
   double done() const {
-    if (unit_ == "steps") return static_cast<double>(position_.step);
-    if (unit_ == "samples") return static_cast<double>(position_.samples);
-    if (unit_ == "tokens") return static_cast<double>(position_.tokens);
+    if (o_.unit == "steps") return static_cast<double>(position_.step);
+    if (o_.unit == "samples") return static_cast<double>(position_.samples);
+    if (o_.unit == "tokens") return static_cast<double>(position_.tokens);
     return static_cast<double>(position_.epoch) +
            static_cast<double>(position_.cursor) / static_cast<double>(dataset_.size());
   }
@@ -201,8 +218,8 @@ class Trainer {
 
   //---- checkpoints ----
 
-  train::NamedTensors snapshot() const {
-    train::NamedTensors all;
+  io::NamedTensors snapshot() const {
+    io::NamedTensors all;
     for (const auto& [name, tensor] : model_.state()) all.emplace_back("model/" + name, tensor);
     for (const auto& [name, tensor] : optimizer_.state()) all.emplace_back("optimizer/" + name, tensor);
     for (const auto& [device, state] : train::random_states()) all.emplace_back("rng/" + device, state);
@@ -222,22 +239,22 @@ class Trainer {
     char name[32];
     std::snprintf(name, sizeof name, "step-%08lld.pt", static_cast<long long>(position_.step));
     maybe_keep_best();
-    train::save_tensors(checkpoints_ / name, snapshot());
+    io::save_tensors(checkpoints_ / name, snapshot());
     auto files = checkpoint_files();
-    for (size_t i = 0; i + static_cast<size_t>(p_.get<int64_t>("keep_last")) < files.size(); ++i)
+    for (size_t i = 0; i + static_cast<size_t>(o_.keep_last) < files.size(); ++i)
       fs::remove(files[i]);
   }
 
   // validation loss on fixed batches with a fixed random state, leaving training's state alone
   void maybe_keep_best() {
-    std::string eval = p_.get<std::string>("eval_data");
+    const std::string& eval = o_.eval_data;
     if (eval.empty()) return;
     Dataset& data = *context_.data.at(eval);
-    train::NamedTensors saved = train::random_states();
+    io::NamedTensors saved = train::random_states();
     train::seed_everything(static_cast<uint64_t>(context_.experiment.seed) + 77);
     at::NoGradGuard no_grad;
     double sum = 0;
-    int64_t batches = std::min(p_.get<int64_t>("eval_batches"), data.size() / batch_size_);
+    int64_t batches = std::min(o_.eval_batches, data.size() / batch_size_);
     auto loader = open_loader(context_, eval, batch_size_, false);
     for (int64_t b = 0; b < batches; ++b) {
       std::optional<Batch> batch = loader->next();
@@ -252,7 +269,7 @@ class Trainer {
                                 {{"step", static_cast<double>(position_.step)}, {"eval_loss", value}});
     if (value < best_) {
       best_ = value;
-      train::save_tensors(checkpoints_ / "best.pt", snapshot());
+      io::save_tensors(checkpoints_ / "best.pt", snapshot());
       log().info("train: eval loss {:.5f} on data.{} is the best so far: checkpoints/best.pt", value, eval);
     }
   }
@@ -277,10 +294,10 @@ class Trainer {
       log().info("train: resume: true, but no checkpoint in {} yet; starting fresh", checkpoints_.string());
       return;
     }
-    auto saved = train::load_tensors(file);
-    train::copy_by_name(train::with_prefix(saved, "model/"), model_.state(), "checkpoint " + file.string());
-    optimizer_.load_state(train::with_prefix(saved, "optimizer/"));
-    train::set_random_states(train::with_prefix(saved, "rng/"));
+    auto saved = io::load_tensors(file);
+    io::copy_by_name(io::with_prefix(saved, "model/"), model_.state(), "checkpoint " + file.string());
+    optimizer_.load_state(io::with_prefix(saved, "optimizer/"));
+    train::set_random_states(io::with_prefix(saved, "rng/"));
     for (const auto& [name, tensor] : saved) {
       if (name == "best") best_ = tensor.item<double>();
       if (name == "data/skipped") skipped_before_ = tensor.item<int64_t>();
@@ -309,15 +326,14 @@ class Trainer {
   }
 
   RunContext& context_;
-  const Params& p_;
+  const TrainOptions o_;
   Model& model_;
   Dataset& dataset_;
   int64_t batch_size_, accumulate_;
   train::AdamW optimizer_;
   train::WarmupCosine schedule_;
   fs::path checkpoints_;
-  std::string unit_;
-  double total_ = 0, best_ = INFINITY;
+  double best_ = INFINITY;
   Position position_;
   std::unique_ptr<Loader> loader_;
   int64_t skipped_before_ = 0;  // by the runs this one resumes
@@ -330,6 +346,6 @@ void train_run(RunContext& context, const Params& params) { Trainer(context, par
 
 const Procedure train_procedure = {"train",
                                    "optimise the model's loss (AdamW, warmup + cosine, checkpoints)",
-                                   &train_schema, &train_check, &train_run};
+                                   &train_schema, {/*model=*/true}, &train_check, &train_run};
 
 }  // namespace wm

@@ -1,5 +1,7 @@
 #include "wm/component.h"
 
+#include <torch/nn/module.h>
+
 #include "wm/dataset.h"
 #include "wm/error.h"
 #include "wm/env.h"
@@ -34,6 +36,8 @@ Dataset::~Dataset() = default;
 Model::~Model() = default;
 Env::~Env() = default;
 Metric::~Metric() = default;
+PrimitiveChooser::~PrimitiveChooser() = default;
+ScriptedPolicy::~ScriptedPolicy() = default;
 
 std::string Dataset::id(int64_t index) const { return get(index).id; }
 
@@ -43,6 +47,29 @@ LossOutput Model::loss(const Batch&) {
 }
 TensorMap Model::encode(const Batch&) {
   throw Error("this model exposes no encoder to probe");
+}
+
+TorchModel::TorchModel(std::shared_ptr<torch::nn::Module> module) : module_(std::move(module)) {}
+void TorchModel::set_module(std::shared_ptr<torch::nn::Module> module) { module_ = std::move(module); }
+torch::nn::Module& TorchModel::module() const {
+  WM_CHECK(module_) << "TorchModel used before set_module()";
+  return *module_;
+}
+NamedTensors TorchModel::parameters() const { return named_parameters(module()); }
+NamedTensors TorchModel::state() const { return named_state(module()); }
+void TorchModel::set_training(bool training) { module().train(training); }
+void TorchModel::to_device(const std::string& device) { module().to(c10::Device(device)); }
+
+NamedTensors named_parameters(const torch::nn::Module& module) {
+  NamedTensors named;
+  for (const auto& item : module.named_parameters()) named.emplace_back(item.key(), item.value());
+  return named;
+}
+
+NamedTensors named_state(const torch::nn::Module& module) {
+  NamedTensors named = named_parameters(module);
+  for (const auto& item : module.named_buffers()) named.emplace_back(item.key(), item.value());
+  return named;
 }
 
 }  // namespace wm

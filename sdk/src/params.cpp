@@ -64,5 +64,9 @@ template <>
 RealList Params::get<RealList>(const std::string& name) const {
   return as<RealList>(find(name), name);
 }
+template <>
+StringList Params::get<StringList>(const std::string& name) const {
+  return as<StringList>(find(name), name);
+}
 
 }  // namespace wm

@@ -18,6 +18,8 @@ const char* type_name(ParamType type) {
     case ParamType::Path: return "path";
     case ParamType::IntList: return "int list";
     case ParamType::RealList: return "float list";
+    case ParamType::Strings: return "string list";
+    case ParamType::DataRef: return "data name";
   }
   return "?";
 }
@@ -49,6 +51,9 @@ std::string format_value(const Value& value) {
       return format_list(v, [](int64_t x) { return std::to_string(x); });
     }
     std::string operator()(const RealList& v) const { return format_list(v, format_real); }
+    std::string operator()(const StringList& v) const {
+      return format_list(v, [](const std::string& x) { return x; });
+    }
   };
   return std::visit(Formatter{}, value);
 }
@@ -113,6 +118,15 @@ Schema& Schema::integers(const std::string& name, IntList default_value, const s
 }
 Schema& Schema::reals(const std::string& name, RealList default_value, const std::string& doc) {
   return add({name, ParamType::RealList, Value{std::move(default_value)}, doc, {}, {}, {}});
+}
+
+Schema& Schema::strings(const std::string& name, StringList default_value,
+                        const std::string& doc) {
+  return add({name, ParamType::Strings, Value{std::move(default_value)}, doc, {}, {}, {}});
+}
+Schema& Schema::data_ref(const std::string& name, const std::string& default_value,
+                         const std::string& doc) {
+  return add({name, ParamType::DataRef, Value{default_value}, doc, {}, {}, {}});
 }
 
 Schema& Schema::at_least(double min) {

@@ -11,55 +11,29 @@
 #include <fstream>
 #include <string>
 
-#include "config_node.h"
-#include "param_binding.h"
+#include "api.h"
 #include "plugin_registry.h"
 #include "wm/dataset.h"
 #include "wm/sample.h"
+#include "wm/testing.h"
 
 namespace wm::test {
 
-// the build tree's plugins, loaded once per test binary
-inline PluginRegistry& plugins() {
-  static PluginRegistry registry({WM_TEST_PLUGIN_DIR});
-  return registry;
+// the build tree's plugins, loaded once per test binary, through the host's front door
+inline Host& host() {
+  static Host instance({WM_TEST_PLUGIN_DIR});
+  return instance;
 }
+inline PluginRegistry& plugins() { return host().registry(); }
 
 // a plugin object made from a YAML `params:` map, checked against its schema like the host does
 template <class Interface>
 std::shared_ptr<Interface> make(const std::string& name, const std::string& params_yaml = "{}") {
-  const LoadedPlugin& plugin = plugins().get(Interface::kind, name);
-  ConfigNode node = parse_yaml(params_yaml, "test.yaml");
-  Params params = bind_params(plugin.schema, &node, "params", name, node.loc);
-  return plugins().create<Interface>(plugin, params, "test");
+  return host().make<Interface>(name, params_yaml);
 }
 
-// a fresh empty folder under the system temp dir, removed when the object dies
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path write(const std::string& name, const std::string& text) const;
-
- private:
-  std::filesystem::path path_;
-};
-
-inline TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "wmtest-XXXXXX").string();
-  path_ = mkdtemp(pattern.data());
-}
-inline TempDir::~TempDir() { std::filesystem::remove_all(path_); }
-inline std::filesystem::path TempDir::write(const std::string& name,
-                                            const std::string& text) const {
-  auto file = path_ / name;
-  std::filesystem::create_directories(file.parent_path());
-  FILE* out = std::fopen(file.c_str(), "w");
-  std::fputs(text.c_str(), out);
-  std::fclose(out);
-  return file;
-}
+using testing::TempDir;
+using testing::error_of;
 
 // Runs `script` with Debian's python3 (it carries torch, torchvision, numpy and scipy; a pyenv
 // python3 on PATH may not): `python3 script.py <dir> <arguments>`, one thread. Returns its output;
@@ -118,17 +92,6 @@ inline std::string run_wmhost(const std::string& arguments, const std::filesyste
   int status = pclose(pipe);
   exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return output;
-}
-
-// the message of the wm::Error that `body` throws ("" if none)
-template <class Body>
-std::string error_of(Body&& body) {
-  try {
-    body();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace wm::test

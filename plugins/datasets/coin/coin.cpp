@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "wm/json.h"
+#include "wm/io/json.h"
 #include "wm/sdk.h"
-#include "wm/video_clip.h"
+#include "wm/video/video_clip.h"
 
 namespace {
 
@@ -21,7 +21,7 @@ struct Segment {
   std::string label;
 };
 
-int64_t integer_of(const wm::json::Value& value, const std::string& what) {
+int64_t integer_of(const wm::io::json::Value& value, const std::string& what) {
   std::string text = value.to_text();
   try {
     size_t used = 0;
@@ -59,15 +59,15 @@ class Coin : public wm::Dataset {
                                        " (expected <youtube id>.mp4 files, in subfolders or not)");
     std::stringstream text;
     text << in.rdbuf();
-    wm::json::Value root = wm::json::parse(text.str(), file.string());
-    const wm::json::Value* database = root.find("database");
+    wm::io::json::Value root = wm::io::json::parse(text.str(), file.string());
+    const wm::io::json::Value* database = root.find("database");
     if (!database || !database->is_object())
       throw wm::Error("coin: " + file.string() + " has no \"database\" object");
 
     auto found = wm::video::index_videos(videos);
     int64_t missing_videos = 0, listed = 0;
     for (const auto& [video_id, entry] : database->members()) {
-      const wm::json::Value* subset = entry.find("subset");
+      const wm::io::json::Value* subset = entry.find("subset");
       if (!subset || subset->to_text() != subset_) continue;
       ++listed;
       auto video = found.find(video_id);
@@ -76,15 +76,15 @@ class Coin : public wm::Dataset {
         continue;
       }
       files_[video_id] = video->second;
-      const wm::json::Value* task = entry.find("recipe_type");
-      const wm::json::Value* annotation = entry.find("annotation");
+      const wm::io::json::Value* task = entry.find("recipe_type");
+      const wm::io::json::Value* annotation = entry.find("annotation");
       if (!task || !annotation || !annotation->is_array())
         throw wm::Error("coin: video " + video_id + " in " + file.string() +
                         " needs 'recipe_type' and an 'annotation' list");
       int64_t index = 0;
       for (const auto& step : annotation->items()) {
-        const wm::json::Value* id = step.find("id");
-        const wm::json::Value* segment = step.find("segment");
+        const wm::io::json::Value* id = step.find("id");
+        const wm::io::json::Value* segment = step.find("segment");
         if (!id || !segment || !segment->is_array() || segment->items().size() != 2)
           throw wm::Error("coin: an annotation of video " + video_id +
                           " needs 'id' and 'segment': [start, end]");
@@ -95,7 +95,7 @@ class Coin : public wm::Dataset {
         s.end = segment->items()[1].as_number();
         s.step = integer_of(*id, "step id of video " + video_id);
         s.task = integer_of(*task, "recipe_type of video " + video_id);
-        if (const wm::json::Value* label = step.find("label")) s.label = label->to_text();
+        if (const wm::io::json::Value* label = step.find("label")) s.label = label->to_text();
         segments_.push_back(std::move(s));
       }
     }

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <set>
 
-#include "wm/frame_records.h"
+#include "wm/io/frame_records.h"
 #include "wm/sdk.h"
-#include "wm/video_clip.h"
+#include "wm/video/video_clip.h"
 
 namespace {
 
@@ -44,7 +44,7 @@ std::vector<Task> read_tasks(const fs::path& file) {
     if (block.size() < 5)
       throw wm::Error("crosstask: " + file.string() + ": task block '" + block[0] +
                       "' needs 5 lines (id, name, URL, number of steps, step names)");
-    Task task{block[0], block[1], wm::split_list(block[4]), 0};
+    Task task{block[0], block[1], wm::io::split_list(block[4]), 0};
     if (std::to_string(task.steps.size()) != block[3])
       throw wm::Error("crosstask: " + file.string() + ": task " + task.id + " says " + block[3] +
                       " steps but names " + std::to_string(task.steps.size()));
@@ -66,7 +66,7 @@ std::set<std::pair<std::string, std::string>> read_video_list(const fs::path& fi
   if (!in) throw wm::Error("crosstask: cannot read " + file.string() + " (task id,video id,url rows)");
   std::set<std::pair<std::string, std::string>> videos;
   for (std::string line; std::getline(in, line);) {
-    auto fields = wm::split_list(line);
+    auto fields = wm::io::split_list(line);
     if (fields.size() >= 2) videos.emplace(fields[0], fields[1]);
   }
   return videos;
@@ -178,7 +178,7 @@ class CrossTask : public wm::Dataset {
     std::ifstream in(csv);
     int64_t row = 0;
     for (std::string line; std::getline(in, line);) {
-      auto fields = wm::split_list(line);
+      auto fields = wm::io::split_list(line);
       if (fields.empty()) continue;
       ++row;
       Segment s{task.id, video_id, row, 0, task_index, 0, 0};

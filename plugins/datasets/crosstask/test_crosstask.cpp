@@ -5,7 +5,7 @@
 #include "test_support.h"
 #include "wm/dataset.h"
 #include "wm/error.h"
-#include "wm/video.h"
+#include "wm/video/video.h"
 
 namespace wm {
 namespace {

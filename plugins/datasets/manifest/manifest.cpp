@@ -7,7 +7,7 @@
 #include <set>
 
 #include "wm/sdk.h"
-#include "wm/video_clip.h"
+#include "wm/video/video_clip.h"
 
 namespace {
 

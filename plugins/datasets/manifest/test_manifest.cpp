@@ -4,7 +4,7 @@
 #include "test_support.h"
 #include "wm/dataset.h"
 #include "wm/error.h"
-#include "wm/video.h"
+#include "wm/video/video.h"
 
 namespace wm {
 namespace {

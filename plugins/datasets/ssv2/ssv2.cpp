@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "wm/json.h"
+#include "wm/io/json.h"
 #include "wm/sdk.h"
-#include "wm/video_clip.h"
+#include "wm/video/video_clip.h"
 
 namespace {
 
@@ -17,12 +17,12 @@ const char* kLayout =
     "expected the Something-Something v2 layout: labels.json, train.json, validation.json, "
     "test.json and <id>.webm videos";
 
-wm::json::Value read_json(const std::filesystem::path& file) {
+wm::io::json::Value read_json(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw wm::Error("ssv2: cannot read " + file.string() + " (" + kLayout + ")");
   std::stringstream text;
   text << in.rdbuf();
-  return wm::json::parse(text.str(), file.string());
+  return wm::io::json::parse(text.str(), file.string());
 }
 
 // "Putting [something] on [something]" -> "Putting something on something"
@@ -63,7 +63,7 @@ class Ssv2 : public wm::Dataset {
 
     // labels.json: template -> "class id"
     std::map<std::string, int64_t> classes;
-    wm::json::Value labels = read_json(root_ / "labels.json");
+    wm::io::json::Value labels = read_json(root_ / "labels.json");
     for (const auto& [name, id] : labels.members()) {
       std::string text = id.to_text();
       if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
@@ -74,14 +74,14 @@ class Ssv2 : public wm::Dataset {
     classes_ = static_cast<int64_t>(classes.size());
 
     auto list = root_ / (subset_ + ".json");
-    wm::json::Value entries = read_json(list);
+    wm::io::json::Value entries = read_json(list);
     for (const auto& entry : entries.items()) {
-      const wm::json::Value* id = entry.find("id");
+      const wm::io::json::Value* id = entry.find("id");
       if (!id) throw wm::Error("ssv2: an entry of " + list.string() + " has no 'id'");
       Clip clip{id->to_text(), -1, ""};
       if (subset_ != "test") {
-        const wm::json::Value* templ = entry.find("template");
-        const wm::json::Value* label = entry.find("label");
+        const wm::io::json::Value* templ = entry.find("template");
+        const wm::io::json::Value* label = entry.find("label");
         if (!templ || !label)
           throw wm::Error("ssv2: entry " + clip.id + " of " + list.string() +
                           " needs 'template' and 'label'");

@@ -6,11 +6,11 @@
 #include <fstream>
 
 #include "test_support.h"
-#include "wm/action_scaler.h"
+#include "wm/io/action_scaler.h"
 #include "wm/dataset.h"
 #include "wm/error.h"
-#include "wm/tar.h"
-#include "wm/video.h"
+#include "wm/io/tar.h"
+#include "wm/video/video.h"
 
 namespace wm {
 namespace {
@@ -43,7 +43,7 @@ void write_vpt_shards(const test::TempDir& dir, int shards, int samples, int64_t
   for (int s = 0; s < shards; ++s) {
     char name[32];
     std::snprintf(name, sizeof name, "shard-%06d.tar", s);
-    TarWriter writer(dir.path() / name);
+    io::TarWriter writer(dir.path() / name);
     for (int k = 0; k < samples; ++k) {
       std::string key = "player" + std::to_string(s) + "-" + std::to_string(k);
       writer.add(key + ".mp4", mp4);
@@ -102,7 +102,7 @@ TEST(WebDataset, EnvironmentShardsCarryActionArraysStateRewardAndSuccess) {
                ", 1, 2], \"reward\": " + std::to_string(t * 0.25) + ", \"success\": " +
                (t >= 3 ? "true" : "false") + "}\n";
   {
-    TarWriter writer(dir.path() / "env-000000.tar");
+    io::TarWriter writer(dir.path() / "env-000000.tar");
     writer.add("episode-000000.mp4", mp4);
     writer.add("episode-000000.jsonl", records);
     writer.close();
@@ -124,7 +124,7 @@ TEST(WebDataset, CorruptMembersRaiseDataErrorFromGet) {
   test::TempDir dir;
   std::string mp4 = ramp_mp4(dir, 6);
   {
-    TarWriter writer(dir.path() / "shard-000000.tar");
+    io::TarWriter writer(dir.path() / "shard-000000.tar");
     writer.add("good.mp4", mp4);
     writer.add("good.jsonl", vpt_records(6));
     writer.add("badvideo.mp4", mp4.substr(0, 48));
@@ -146,7 +146,7 @@ TEST(WebDataset, MissingShardsAndMembersSayWhatWasExpected) {
   EXPECT_THAT(test::error_of([&] { test::make<Dataset>("webdataset", "{shards: \"" + shards(dir) + "\"}"); }),
               HasSubstr("no shards match"));
   {
-    TarWriter writer(dir.path() / "shard-000000.tar");
+    io::TarWriter writer(dir.path() / "shard-000000.tar");
     writer.add("only.mp4", "x");
     writer.close();
   }
@@ -186,9 +186,9 @@ procedure: [{evaluate: {data: vpt, batch_size: 2, preview: 0}}]
   EXPECT_THAT(output, ::testing::ContainsRegex("data.vpt: webdataset \\([1-9][0-9]* of 12 samples\\)"));
   // the same data read directly, with the scaler applied the way the host does
   auto dataset = test::make<Dataset>("webdataset", "{shards: \"" + shards(dir) + "\", frames: 10}");
-  auto scaler = ActionScaler::load(dir.path() / "vpt_scaler.yaml");
+  auto scaler = io::ActionScaler::load(dir.path() / "vpt_scaler.yaml");
   EXPECT_EQ(scaler.count, 12 * 9);
-  auto scaled = ScaledActionsDataset(dataset, scaler, "vpt_scaler.yaml").get(0).tensors.at("actions");
+  auto scaled = io::ScaledActionsDataset(dataset, scaler, "vpt_scaler.yaml").get(0).tensors.at("actions");
   EXPECT_NEAR(scaled.mean(0)[0].item<double>(), 0.0, 1e-5) << "every sample has the same records";
   EXPECT_NEAR(scaled.std(0, false)[0].item<double>(), 1.0, 1e-5);
 }

@@ -4,10 +4,10 @@
 // record an action row comes from, dotted fields, *_diff, action arrays): wm/frame_records.h.
 #include <torch/torch.h>
 
-#include "wm/frame_records.h"
+#include "wm/io/frame_records.h"
 #include "wm/sdk.h"
-#include "wm/video_clip.h"
-#include "wm/webdataset.h"
+#include "wm/video/video_clip.h"
+#include "wm/io/webdataset.h"
 
 namespace {
 
@@ -40,10 +40,10 @@ class WebDataset : public wm::Dataset {
   explicit WebDataset(const wm::Params& params)
       : request_(wm::video::clip_request(params)),
         threads_(params.get<int>("threads")),
-        fields_(wm::split_list(params.get<std::string>("action_fields"))),
-        button_fields_(wm::split_list(params.get<std::string>("button_fields"))),
-        buttons_(wm::split_list(params.get<std::string>("buttons"))),
-        signals_(wm::split_list(params.get<std::string>("signals"))),
+        fields_(wm::io::split_list(params.get<std::string>("action_fields"))),
+        button_fields_(wm::io::split_list(params.get<std::string>("button_fields"))),
+        buttons_(wm::io::split_list(params.get<std::string>("buttons"))),
+        signals_(wm::io::split_list(params.get<std::string>("signals"))),
         video_ext_(params.get<std::string>("video_ext")),
         records_ext_(params.get<std::string>("records_ext")) {
     if (request_.fps > 0)
@@ -61,7 +61,7 @@ class WebDataset : public wm::Dataset {
 
     std::vector<std::filesystem::path> shards;
     try {
-      shards = wm::expand_shard_pattern(params.get<std::string>("shards"));
+      shards = wm::io::expand_shard_pattern(params.get<std::string>("shards"));
     } catch (const wm::Error& e) {
       throw params.error("shards", e.what());
     }
@@ -72,7 +72,7 @@ class WebDataset : public wm::Dataset {
   int64_t size() const override { return static_cast<int64_t>(clips_.size()); }
   std::string id(int64_t index) const override {
     const Clip& clip = clips_.at(static_cast<size_t>(index));
-    const wm::ShardSample& sample = samples_[clip.sample];
+    const wm::io::ShardSample& sample = samples_[clip.sample];
     std::string id = sample.shard.filename().string() + "/" + sample.key;
     return clip.first_frame > 0 ? id + "@" + std::to_string(clip.first_frame) : id;
   }
@@ -96,9 +96,9 @@ class WebDataset : public wm::Dataset {
   wm::Sample get(int64_t index) const override {
     WM_CHECK(index >= 0 && index < size()) << "index " << index << " of " << size();
     const Clip& clip = clips_[static_cast<size_t>(index)];
-    const wm::ShardSample& sample = samples_[clip.sample];
+    const wm::io::ShardSample& sample = samples_[clip.sample];
     std::string source = sample.shard.string() + ":" + sample.key;
-    wm::TarReader shard(sample.shard);
+    wm::io::TarReader shard(sample.shard);
     // only the clip's own records are parsed: a recording may hold thousands of frames
     std::string text = shard.read(*sample.find(records_ext_));
     auto lines = record_lines(text);
@@ -107,10 +107,10 @@ class WebDataset : public wm::Dataset {
       throw wm::DataError(source, source + ": " + std::to_string(lines.size()) +
                                       " frame records, a clip from frame " + std::to_string(first) +
                                       " needs " + std::to_string(first + span_));
-    std::vector<wm::json::Value> records;
+    std::vector<wm::io::json::Value> records;
     std::string records_source = source + "." + records_ext_ + " from frame " + std::to_string(first);
     for (size_t t = first; t < first + static_cast<size_t>(span_); ++t)
-      records.push_back(wm::json::parse(lines[t], records_source));
+      records.push_back(wm::io::json::parse(lines[t], records_source));
 
     wm::Sample out;
     // video: frames first, first + stride, ... decoded from the member's bytes in memory
@@ -125,7 +125,7 @@ class WebDataset : public wm::Dataset {
     // (movements and angle changes add up) or or-ed (a button held in any frame)
     int64_t steps = request_.frames - 1;
     if (!fields_.empty()) {
-      auto rows = wm::ActionFields(fields_).rows(records, 0, records.size(), records_source);
+      auto rows = wm::io::ActionFields(fields_).rows(records, 0, records.size(), records_source);
       out.tensors["actions"] = rows.view({steps, stride_, rows.size(1)}).sum(1);
       if (rows.size(1) != static_cast<int64_t>(action_names_.size()))
         throw wm::DataError(source, source + ": " + std::to_string(rows.size(1)) +
@@ -133,14 +133,14 @@ class WebDataset : public wm::Dataset {
                                         std::to_string(action_names_.size()));
     }
     if (!buttons_.empty()) {
-      auto held = wm::multi_hot(records, 0, records.size(), button_fields_, buttons_, records_source);
+      auto held = wm::io::multi_hot(records, 0, records.size(), button_fields_, buttons_, records_source);
       out.tensors["buttons"] = std::get<0>(held.view({steps, stride_, held.size(1)}).max(1));
     }
     auto sampled = torch::arange(0, span_, stride_, torch::kInt64);
     for (const auto& signal : signals_) {
       auto values = signal == "state"
-                        ? wm::frame_vectors(records, 0, records.size(), signal, records_source)
-                        : wm::frame_scalars(records, 0, records.size(), signal, records_source);
+                        ? wm::io::frame_vectors(records, 0, records.size(), signal, records_source)
+                        : wm::io::frame_scalars(records, 0, records.size(), signal, records_source);
       values = values.index_select(0, sampled);
       out.tensors[signal] = signal == "success" ? values.gt(0.5) : values;
     }
@@ -168,9 +168,9 @@ class WebDataset : public wm::Dataset {
   void index(const std::vector<std::filesystem::path>& shards, bool every_clip) {
     int64_t incomplete = 0, short_samples = 0;
     for (const auto& path : shards) {
-      std::vector<wm::ShardSample> found;
+      std::vector<wm::io::ShardSample> found;
       try {
-        found = wm::index_shard(path);
+        found = wm::io::index_shard(path);
       } catch (const wm::DataError& e) {
         wm::log().warn("webdataset: {}; skipping the shard", e.what());
         continue;
@@ -187,7 +187,7 @@ class WebDataset : public wm::Dataset {
           continue;
         }
         // every whole clip: the records tell how many frames the sample has
-        wm::TarReader shard(path);
+        wm::io::TarReader shard(path);
         int64_t frames = static_cast<int64_t>(
             record_lines(shard.read(*samples_[at].find(records_ext_))).size());
         if (frames < span_) ++short_samples;
@@ -208,13 +208,13 @@ class WebDataset : public wm::Dataset {
   // the action columns, from the first sample's first record
   void describe_actions() {
     if (fields_.empty()) return;
-    const wm::ShardSample& sample = samples_.front();
-    wm::TarReader shard(sample.shard);
+    const wm::io::ShardSample& sample = samples_.front();
+    wm::io::TarReader shard(sample.shard);
     std::string source = sample.shard.string() + ":" + sample.key + "." + records_ext_;
     std::string text = shard.read(*sample.find(records_ext_));
     auto lines = record_lines(text);
     if (lines.empty()) throw wm::Error("webdataset: " + source + " has no frame records");
-    action_names_ = wm::ActionFields(fields_).columns(wm::json::parse(lines.front(), source));
+    action_names_ = wm::io::ActionFields(fields_).columns(wm::io::json::parse(lines.front(), source));
   }
 
   wm::video::ClipRequest request_;
@@ -222,7 +222,7 @@ class WebDataset : public wm::Dataset {
   std::vector<std::string> fields_, button_fields_, buttons_, signals_, action_names_;
   std::string video_ext_, records_ext_;
   int64_t stride_ = 1, span_ = 1;
-  std::vector<wm::ShardSample> samples_;
+  std::vector<wm::io::ShardSample> samples_;
   std::vector<Clip> clips_;
 };
 

@@ -12,7 +12,7 @@
 #include "expert.h"
 #include "offscreen_renderer.h"
 #include "simulation.h"
-#include "wm/scripted_policy.h"
+#include "wm/env.h"
 #include "wm/sdk.h"
 
 namespace {

@@ -7,7 +7,7 @@
 
 #include "task.h"
 #include "wm/error.h"
-#include "wm/suggest.h"
+#include "wm/error.h"
 
 namespace wm::metaworld {
 

@@ -7,8 +7,8 @@
 
 #include "test_support.h"
 #include "wm/env.h"
-#include "wm/scripted_policy.h"
-#include "wm/vector_env.h"
+#include "wm/env.h"
+#include "wm/sim/vector_env.h"
 
 namespace wm {
 namespace {
@@ -198,7 +198,7 @@ void expect_vector_pixels_match_serial(const std::string& gl) {
     envs.push_back(make_env("pick-place", params));
     serial.push_back(make_env("pick-place", params));
   }
-  VectorEnv vector(envs, 2);
+  sim::VectorEnv vector(envs, 2);
   auto first = vector.reset({1, 2, 3});
   EXPECT_EQ(first.at("pixels").sizes(), (std::vector<int64_t>{3, 3, 32, 32}));
   for (int i = 0; i < 3; ++i) serial[i]->reset(i + 1);

@@ -8,9 +8,9 @@
 
 #include <cmath>
 
-#include "wm/frechet_distance.h"
+#include "frechet_distance.h"
 #include "wm/sdk.h"
-#include "wm/weight_files.h"
+#include "wm/io/weight_files.h"
 
 namespace {
 
@@ -48,10 +48,10 @@ class Fvd : public wm::Metric {
         unbiased_(params.get<bool>("unbiased_covariance")),
         prediction_key_(params.get<std::string>("prediction")),
         target_key_(params.get<std::string>("target")) {
-    auto file = wm::find_weight_file(params.get<std::string>("detector"), "fvd", {kDetectorName});
+    auto file = wm::io::find_weight_file(params.get<std::string>("detector"), "fvd", {kDetectorName});
     if (file.empty())
       throw wm::Error(std::string("fvd: no I3D detector. Download ") + kDetectorName + " (" +
-                      kDetectorUrl + ") into " + (wm::weights_dir() / "fvd").string() +
+                      kDetectorUrl + ") into " + (wm::io::weights_dir() / "fvd").string() +
                       "/ or set fvd.params.detector to its path");
     try {
       detector_ = torch::jit::load(file.string());

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "test_support.h"
-#include "wm/frechet_distance.h"
+#include "frechet_distance.h"
 #include "wm/metric.h"
 
 namespace wm {

@@ -7,7 +7,7 @@
 #include <torch/torch.h>
 
 #include "wm/sdk.h"
-#include "wm/weight_files.h"
+#include "wm/io/weight_files.h"
 
 namespace {
 
@@ -108,13 +108,13 @@ class Lpips : public wm::Metric {
         prediction_key_(params.get<std::string>("prediction")),
         target_key_(params.get<std::string>("target")),
         backbone_(make_backbone(net_)) {
-    auto backbone_file = wm::find_weight_file(params.get<std::string>("backbone_weights"), "lpips",
+    auto backbone_file = wm::io::find_weight_file(params.get<std::string>("backbone_weights"), "lpips",
                                               backbone_.checkpoint_names);
-    auto head_file = wm::find_weight_file(params.get<std::string>("head_weights"), "lpips",
+    auto head_file = wm::io::find_weight_file(params.get<std::string>("head_weights"), "lpips",
                                           {net_ + ".pth"});
     if (backbone_file.empty() || head_file.empty()) throw missing_weights();
-    load_backbone(wm::load_state_dict(backbone_file), backbone_file.string());
-    load_heads(wm::load_state_dict(head_file), head_file.string());
+    load_backbone(wm::io::load_weight_file(backbone_file), backbone_file.string());
+    load_heads(wm::io::load_weight_file(head_file), head_file.string());
     backbone_.features->eval();
     // ScalingLayer: ImageNet mean and std moved into [-1, 1] (2 mu - 1, 2 sigma)
     shift_ = torch::tensor({-.030f, -.088f, -.188f}).view({1, 3, 1, 1});
@@ -190,7 +190,7 @@ class Lpips : public wm::Metric {
     return outputs;
   }
 
-  void load_backbone(const wm::StateDict& tensors, const std::string& file) {
+  void load_backbone(const wm::io::StateDict& tensors, const std::string& file) {
     torch::NoGradGuard no_grad;
     for (auto& item : backbone_.features->named_parameters()) {
       const std::string& name = item.key();
@@ -207,7 +207,7 @@ class Lpips : public wm::Metric {
     }
   }
 
-  void load_heads(const wm::StateDict& tensors, const std::string& file) {
+  void load_heads(const wm::io::StateDict& tensors, const std::string& file) {
     for (size_t k = 0; k < backbone_.tap_channels.size(); ++k) {
       std::string key = "lin" + std::to_string(k) + ".model.1.weight";
       auto found = tensors.find(key);
@@ -225,7 +225,7 @@ class Lpips : public wm::Metric {
   }
 
   wm::Error missing_weights() const {
-    auto folder = (wm::weights_dir() / "lpips").string();
+    auto folder = (wm::io::weights_dir() / "lpips").string();
     return wm::Error(
         "lpips: no weights for net '" + net_ + "'. Put torchvision's " +
         backbone_.checkpoint_names[0] + " (https://download.pytorch.org/models/" +

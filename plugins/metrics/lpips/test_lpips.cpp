@@ -8,7 +8,7 @@
 
 #include "test_support.h"
 #include "wm/metric.h"
-#include "wm/weight_files.h"
+#include "wm/io/weight_files.h"
 
 namespace wm {
 namespace {
@@ -143,14 +143,14 @@ TEST(Lpips, LegacyAndOrderedDictFilesNameTheConverterWhichMakesThemLoad) {
   ReferenceFixture fixture;
   run_python(fixture.dir, kLegacyHeads);
   for (std::string file : {"alex.pth", "alex_ordered.pth"})
-    EXPECT_THAT(test::error_of([&] { load_state_dict(fixture.dir.path() / file); }),
+    EXPECT_THAT(test::error_of([&] { load_weight_file(fixture.dir.path() / file); }),
                 ::testing::HasSubstr("python3 scripts/convert_torch_weights.py " +
                                      (fixture.dir.path() / file).string()))
         << file;
   std::string convert = std::string(WM_TEST_PYTHON) + " " + WM_TEST_SOURCE_DIR + "/scripts/convert_torch_weights.py " +
                         (fixture.dir.path() / "alex.pth").string() + " > /dev/null";
   ASSERT_EQ(std::system(convert.c_str()), 0);
-  EXPECT_EQ(load_state_dict(fixture.dir.path() / "alex.pth").size(), 5u);
+  EXPECT_EQ(load_weight_file(fixture.dir.path() / "alex.pth").size(), 5u);
   auto metric = test::make<Metric>("lpips", fixture.params("alex") + "}");
   metric->reset();
   metric->update({{"prediction", fixture.x0}, {"target", fixture.x1}});
@@ -197,9 +197,9 @@ procedure:
 
 // the published sanity value, when the real weights are installed (they are not downloaded here)
 TEST(Lpips, RealAlexWeightsGiveThePublishedBlackVersusWhiteValue) {
-  if (find_weight_file("", "lpips", {"alex.pth"}).empty() ||
-      find_weight_file("", "lpips", {"alexnet-owt-7be5be79.pth", "alexnet-owt-4df8aa71.pth"}).empty())
-    GTEST_SKIP() << "real LPIPS weights not installed in " << weights_dir() / "lpips";
+  if (io::find_weight_file("", "lpips", {"alex.pth"}).empty() ||
+      io::find_weight_file("", "lpips", {"alexnet-owt-7be5be79.pth", "alexnet-owt-4df8aa71.pth"}).empty())
+    GTEST_SKIP() << "real LPIPS weights not installed in " << io::weights_dir() / "lpips";
   auto metric = test::make<Metric>("lpips", "{net: alex, spatial: true}");
   metric->reset();
   metric->update({{"prediction", torch::zeros({1, 3, 64, 64})}, {"target", torch::ones({1, 3, 64, 64})}});

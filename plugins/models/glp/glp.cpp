@@ -15,7 +15,7 @@
 #include "wm/nn/future_prediction.h"
 #include "wm/nn/transformer.h"
 #include "wm/sdk.h"
-#include "wm/train/checkpoint.h"
+#include "wm/io/checkpoint.h"
 
 namespace {
 
@@ -115,8 +115,8 @@ class Glp : public wm::Model {
       auto file = p.get<std::string>("decoder_checkpoint");
       if (!std::filesystem::exists(file))
         throw p.error("decoder_checkpoint", "no such file: " + file + " (train a glp run first)");
-      auto weights = wm::train::with_prefix(wm::train::load_tensors(file), "model/decoder.");
-      wm::train::load_matching(weights, wm::nn::named_state(*decoder_), "decoder " + file);
+      auto weights = wm::io::with_prefix(wm::io::load_tensors(file), "model/decoder.");
+      wm::io::load_matching(weights, wm::named_state(*decoder_), "decoder " + file);
       for (auto& parameter : decoder_->parameters()) parameter.set_requires_grad(false);
       frozen_decoder_ = true;
     }
@@ -167,11 +167,11 @@ class Glp : public wm::Model {
 
   wm::NamedTensors parameters() const override {
     wm::NamedTensors trainable;
-    for (auto& [name, tensor] : wm::nn::named_parameters(*net_))
+    for (auto& [name, tensor] : wm::named_parameters(*net_))
       if (tensor.requires_grad()) trainable.emplace_back(name, tensor);
     return trainable;
   }
-  wm::NamedTensors state() const override { return wm::nn::named_state(*net_); }
+  wm::NamedTensors state() const override { return wm::named_state(*net_); }
   void set_training(bool training) override { net_->train(training); }
   void to_device(const std::string& device) override { net_->to(torch::Device(device)); }
 

@@ -3,8 +3,8 @@
 #include "test_support.h"
 #include "wm/dataset.h"
 #include "wm/model.h"
-#include "wm/train/adamw.h"
-#include "wm/train/checkpoint.h"
+#include "engine/adamw.h"
+#include "wm/io/checkpoint.h"
 
 namespace wm {
 namespace {
@@ -52,9 +52,9 @@ TEST(Glp, AFrozenDecoderFromAnotherRunIsNotTrained) {
   test::TempDir dir;
   torch::manual_seed(0);
   auto donor = test::make<Model>("glp", std::string("{") + kSizes + "}");
-  train::NamedTensors saved;
+  io::NamedTensors saved;
   for (const auto& [name, tensor] : donor->state()) saved.emplace_back("model/" + name, tensor);
-  train::save_tensors(dir.path() / "step.pt", saved);
+  io::save_tensors(dir.path() / "step.pt", saved);
   auto model = test::make<Model>("glp", std::string("{") + kSizes + ", decoder_checkpoint: " +
                                             (dir.path() / "step.pt").string() + "}");
   for (const auto& [name, tensor] : model->parameters())

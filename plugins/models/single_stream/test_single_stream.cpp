@@ -3,7 +3,7 @@
 #include "test_support.h"
 #include "wm/dataset.h"
 #include "wm/model.h"
-#include "wm/train/adamw.h"
+#include "engine/adamw.h"
 
 namespace wm {
 namespace {

@@ -8,7 +8,7 @@
 #include "wm/nn/frame_pair_model.h"
 #include "wm/nn/transformer.h"
 #include "wm/sdk.h"
-#include "wm/train/checkpoint.h"
+#include "wm/io/checkpoint.h"
 
 namespace {
 
@@ -144,7 +144,7 @@ class VideoMaeNet : public torch::nn::Module {
   Decoder decoder_{nullptr};
 };
 
-class VideoMae : public wm::Model {
+class VideoMae : public wm::TorchModel {
  public:
   static wm::Schema schema() {
     return wm::Schema{}
@@ -170,8 +170,9 @@ class VideoMae : public wm::Model {
         frames_(p.get<int64_t>("frames")),
         mask_ratio_(p.get<double>("mask_ratio")),
         normalize_target_(p.get<bool>("normalize_target")) {
+    set_module(net_);
     if (std::string weights = p.get<std::string>("weights"); !weights.empty())
-      wm::train::load_matching(wm::train::load_state_dict(weights), state(), "weights " + weights);
+      wm::io::load_matching(wm::io::load_state_dict(weights), state(), "weights " + weights);
   }
 
   std::vector<std::string> required_keys() const override { return {"video"}; }
@@ -211,9 +212,9 @@ class VideoMae : public wm::Model {
     return {{"features", net_->features(normalise(clip_of(batch)))}};
   }
 
-  wm::NamedTensors parameters() const override { return wm::nn::named_parameters(*net_); }
-  void set_training(bool training) override { net_->train(training); }
-  void to_device(const std::string& device) override { net_->to(torch::Device(device)); }
+  // parameters only: the sinusoid tables are rebuilt from the sizes, as in the official code, so
+  // checkpoints keep the official layout
+  wm::NamedTensors state() const override { return parameters(); }
 
  private:
   // video [B, T, 3, H, W] in [0, 1] -> the first `frames` frames as [B, 3, T, H, W]

@@ -1,7 +1,7 @@
 #include <torch/torch.h>
 
 #include "test_support.h"
-#include "wm/nn/block_causal.h"
+#include "block_causal.h"
 #include "wm/nn/transformer.h"
 
 namespace wm {

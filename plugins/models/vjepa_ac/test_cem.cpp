@@ -1,7 +1,7 @@
 #include <torch/torch.h>
 
 #include "test_support.h"
-#include "wm/plan/cem.h"
+#include "cem.h"
 
 namespace wm {
 namespace {

@@ -1,7 +1,7 @@
 #include <torch/torch.h>
 
 #include "test_support.h"
-#include "wm/nn/latent_rollout.h"
+#include "latent_rollout.h"
 
 namespace wm {
 namespace {

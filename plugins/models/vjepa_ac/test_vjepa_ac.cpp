@@ -1,11 +1,11 @@
 #include <torch/torch.h>
 
 #include "test_support.h"
-#include "wm/action_scaler.h"
+#include "wm/io/action_scaler.h"
 #include "wm/dataset.h"
 #include "wm/model.h"
-#include "wm/train/adamw.h"
-#include "wm/train/checkpoint.h"
+#include "engine/adamw.h"
+#include "wm/io/checkpoint.h"
 
 namespace wm {
 namespace {
@@ -81,9 +81,9 @@ TEST(VJepaAc, PlansAnActionInsideTheRangeForAGoal) {
 TEST(VJepaAc, LoadsItsFrozenEncoderFromASingleStreamCheckpoint) {
   test::TempDir dir;
   auto donor = test::make<Model>("single_stream", "{image_size: 16, patch: 4, dim: 16, depth: 1, heads: 2}");
-  train::NamedTensors saved;
+  io::NamedTensors saved;
   for (const auto& [name, tensor] : donor->state()) saved.emplace_back("model/" + name, tensor);
-  train::save_tensors(dir.path() / "step.pt", saved);
+  io::save_tensors(dir.path() / "step.pt", saved);
   std::string params = std::string(kSmall);
   params.insert(params.size() - 1, ", encoder_checkpoint: " + (dir.path() / "step.pt").string());
   auto model = test::make<Model>("vjepa_ac", params);
@@ -103,7 +103,7 @@ TEST(VJepaAc, NamesTheParameterWhenActionsHaveTheWrongWidth) {
 
 TEST(VJepaAc, StandardisesActionsWithAFittedScalerFile) {
   test::TempDir dir;
-  ActionScaler scaler{{"dx", "dy"}, {0.5, -2.0}, {4.0, 0.0}, 1000, true};  // dy is constant
+  io::ActionScaler scaler{{"dx", "dy"}, {0.5, -2.0}, {4.0, 0.0}, 1000, true};  // dy is constant
   scaler.save(dir.path() / "action_scaler.yaml");
   // a direct (not residual) predictor: its output depends on the actions from the first step
   std::string params = kSmall;
@@ -126,7 +126,7 @@ TEST(VJepaAc, StandardisesActionsWithAFittedScalerFile) {
 
 TEST(VJepaAc, RejectsAScalerOfAnotherActionWidth) {
   test::TempDir dir;
-  ActionScaler{{"a", "b", "c"}, {0, 0, 0}, {1, 1, 1}, 10, true}.save(dir.path() / "three.json");
+  io::ActionScaler{{"a", "b", "c"}, {0, 0, 0}, {1, 1, 1}, 10, true}.save(dir.path() / "three.json");
   std::string params = kSmall;
   params.insert(params.size() - 1, ", action_scaler: " + (dir.path() / "three.json").string());
   std::string error = test::error_of([&] { test::make<Model>("vjepa_ac", params); });

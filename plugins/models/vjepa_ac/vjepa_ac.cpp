@@ -7,13 +7,13 @@
 // last latent is nearest (L1) to the goal's latent; the caller executes the first action.
 #include <torch/torch.h>
 
-#include "wm/action_scaler.h"
-#include "wm/nn/block_causal.h"
+#include "wm/io/action_scaler.h"
+#include "block_causal.h"
 #include "wm/nn/frame_pair_model.h"
 #include "wm/nn/frozen_frame_encoder.h"
-#include "wm/nn/latent_rollout.h"
+#include "latent_rollout.h"
 #include "wm/nn/transformer.h"
-#include "wm/plan/cem.h"
+#include "cem.h"
 #include "wm/sdk.h"
 
 namespace {
@@ -166,10 +166,10 @@ class VJepaAc : public wm::Model {
     return {{"features", encoder_->forward(batch.at("video")).mean({1, 2})}};
   }
 
-  wm::NamedTensors parameters() const override { return wm::nn::named_parameters(*predictor_); }
+  wm::NamedTensors parameters() const override { return wm::named_parameters(*predictor_); }
   wm::NamedTensors state() const override {
-    auto all = wm::nn::named_state(*predictor_);
-    for (auto& [name, tensor] : wm::nn::named_state(*encoder_)) all.emplace_back("encoder." + name, tensor);
+    auto all = wm::named_state(*predictor_);
+    for (auto& [name, tensor] : wm::named_state(*encoder_)) all.emplace_back("encoder." + name, tensor);
     return all;
   }
   void set_training(bool training) override { predictor_->train(training); }
@@ -193,9 +193,9 @@ class VJepaAc : public wm::Model {
     action_std_ = torch::ones({action_size_});
     const auto& file = p.get<std::string>("action_scaler");
     if (file.empty()) return;
-    wm::ActionScaler scaler;
+    wm::io::ActionScaler scaler;
     try {
-      scaler = wm::ActionScaler::load(file);
+      scaler = wm::io::ActionScaler::load(file);
     } catch (const wm::Error& e) {
       throw p.error("action_scaler", e.what());
     }

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,32 @@ class Env : public Component {
   virtual TensorMap reset(uint64_t seed) = 0;
   // a bad action (wrong size, NaN) throws and leaves the state untouched
   virtual StepResult step(const at::Tensor& action) = 0;
+};
+
+//---- optional capability: choosing babbling primitives ----
+
+// Picks the next short controller (e.g. "grasp", "push") for babbling. The default is uniform;
+// a competence-driven chooser learns from outcome().
+class PrimitiveChooser {
+ public:
+  virtual ~PrimitiveChooser();
+  virtual size_t choose(const std::vector<std::string>& primitives, const TensorMap& observation) = 0;
+  // a primitive ended; competence in [0, 1] (e.g. the share of its steps with contact)
+  virtual void outcome(size_t primitive, double competence) {}
+};
+
+//---- optional capability: policies the environment knows ----
+
+// An env that can act in itself (scripted experts, babbling) also derives ScriptedPolicy;
+// procedures (collect, rollout) find it with dynamic_cast<wm::ScriptedPolicy*>(&env).
+class ScriptedPolicy {
+ public:
+  virtual ~ScriptedPolicy();
+  virtual std::vector<std::string> policies() const = 0;  // e.g. {"expert", "babble"}
+  // the action `policy` takes in the current state (after reset() or step())
+  virtual at::Tensor act(const std::string& policy) = 0;
+  // used by babbling from the next primitive on; nullptr restores uniform choice
+  virtual void set_chooser(std::shared_ptr<PrimitiveChooser> chooser) = 0;
 };
 
 }  // namespace wm

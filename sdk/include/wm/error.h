@@ -3,6 +3,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace wm {
 
@@ -54,6 +55,15 @@ class DataError : public Error {
 
 // the message to show a person: LibTorch's errors carry a C++ backtrace, which is cut off
 std::string user_message(const std::exception& error);
+
+//---- "did you mean" ----
+
+// Levenshtein distance between two names
+size_t edit_distance(const std::string& a, const std::string& b);
+// "; did you mean 'norm'?" when a candidate is close enough, otherwise ""
+std::string did_you_mean(const std::string& typo, const std::vector<std::string>& candidates);
+// "a, b, c"
+std::string join(const std::vector<std::string>& items, const std::string& separator = ", ");
 
 //---- invariants ----
 

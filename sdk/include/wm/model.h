@@ -5,12 +5,17 @@
 // frame predictor for a particular horizon.
 #pragma once
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "wm/component.h"
 #include "wm/sample.h"
+
+namespace torch::nn {
+class Module;
+}
 
 namespace wm {
 
@@ -52,5 +57,31 @@ class Model : public Component {
   // frozen features per sample, e.g. {"features": [B, D]}; for linear probes
   virtual TensorMap encode(const Batch& batch);
 };
+
+//---- a model built on one torch::nn::Module ----
+
+// Implements parameters, state, set_training and to_device from the module, so a LibTorch model
+// writes only required_keys, predict and loss. Checkpoint names are the module's own
+// (register_module / register_parameter names, "blocks.0.attn.qkv.weight").
+class TorchModel : public Model {
+ public:
+  NamedTensors parameters() const override;
+  NamedTensors state() const override;
+  void set_training(bool training) override;
+  void to_device(const std::string& device) override;
+
+ protected:
+  // the module may also be handed over later, once built
+  explicit TorchModel(std::shared_ptr<torch::nn::Module> module = nullptr);
+  void set_module(std::shared_ptr<torch::nn::Module> module);
+
+ private:
+  torch::nn::Module& module() const;
+  std::shared_ptr<torch::nn::Module> module_;
+};
+
+// a module's parameters (or parameters and buffers) under their checkpoint names
+NamedTensors named_parameters(const torch::nn::Module& module);
+NamedTensors named_state(const torch::nn::Module& module);
 
 }  // namespace wm

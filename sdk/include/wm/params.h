@@ -14,7 +14,7 @@ class Params {
   // owner names the parameters' home for messages, e.g. "model 'two_stream'"
   explicit Params(std::string owner) : owner_(std::move(owner)) {}
 
-  // typed read: bool, int, int64_t, double, float, std::string, IntList or RealList.
+  // typed read: bool, int, int64_t, double, float, std::string, IntList, RealList or StringList.
   // Reading a parameter the schema did not declare is a plugin bug and throws.
   template <class T>
   T get(const std::string& name) const;
@@ -43,5 +43,6 @@ template <> float Params::get<float>(const std::string&) const;
 template <> std::string Params::get<std::string>(const std::string&) const;
 template <> IntList Params::get<IntList>(const std::string&) const;
 template <> RealList Params::get<RealList>(const std::string&) const;
+template <> StringList Params::get<StringList>(const std::string&) const;
 
 }  // namespace wm

@@ -14,9 +14,12 @@ namespace wm {
 
 using IntList = std::vector<int64_t>;
 using RealList = std::vector<double>;
-using Value = std::variant<bool, int64_t, double, std::string, IntList, RealList>;
+using StringList = std::vector<std::string>;
+using Value = std::variant<bool, int64_t, double, std::string, IntList, RealList, StringList>;
 
-enum class ParamType { Bool, Int, Real, String, Choice, Path, IntList, RealList };
+// DataRef: the name of an entry under the experiment's `data:` (a std::string), checked against
+// them when the experiment is validated
+enum class ParamType { Bool, Int, Real, String, Choice, Path, IntList, RealList, Strings, DataRef };
 
 const char* type_name(ParamType type);  // "bool", "int", "float", ...
 std::string format_value(const Value& value);  // as it would be written in YAML
@@ -50,6 +53,11 @@ class Schema {
   Schema& path(const std::string& name, const std::string& doc);
   Schema& integers(const std::string& name, IntList default_value, const std::string& doc);
   Schema& reals(const std::string& name, RealList default_value, const std::string& doc);
+  // a YAML list of strings; one comma-separated string (`a, b`) is read as the same list
+  Schema& strings(const std::string& name, StringList default_value, const std::string& doc);
+  // the name of a `data:` entry; an empty default makes it optional ("" for none)
+  Schema& data_ref(const std::string& name, const std::string& default_value,
+                   const std::string& doc);
 
   // modifiers of the parameter declared last
   Schema& at_least(double min);

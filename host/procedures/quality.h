@@ -1,0 +1,38 @@
+// Quality scores of a clip, for sorting a data set into tiers: motion (mean frame difference and
+// mean optical-flow magnitude), clarity (variance of the Laplacian), length and resolution.
+// Grey levels are ITU-R 601 luma (0.299, 0.587, 0.114) on a 0..255 scale, so clarity numbers
+// read like OpenCV's `cv2.Laplacian(grey, cv2.CV_64F).var()` (3x3 kernel, reflect-101 borders).
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+namespace wm::eval {
+
+//---- scores ----
+
+struct ClipQuality {
+  double motion = 0;    // mean |grey(t+1) - grey(t)| over pixels and frame pairs, in grey levels
+  double flow = -1;     // mean optical-flow magnitude inside the frame's outer eighth, pixels per
+                        // frame at full size; -1: not computed
+  double clarity = 0;   // variance of the Laplacian of each frame's grey levels, mean over frames
+  int64_t frames = 0, height = 0, width = 0;
+};
+
+struct QualityOptions {
+  bool flow = true;          // Lucas-Kanade flow (procedures/lucas_kanade_flow.h) besides frame differences
+  int64_t flow_side = 64;    // frames shrink so their longer side is at most this before the flow
+  int64_t flow_pairs = 4;    // consecutive frame pairs the flow looks at, spread over the clip
+};
+
+// video: [T, 3, H, W], uint8 or float in [0, 1]
+ClipQuality score_clip(const at::Tensor& video, const QualityOptions& options = {});
+
+//---- the pieces ----
+
+at::Tensor grey_levels(const at::Tensor& video);            // -> [T, H, W] float64 in 0..255
+double frame_difference_motion(const at::Tensor& video);   // 0 for a single frame
+double laplacian_variance(const at::Tensor& video);
+double flow_motion(const at::Tensor& video, const QualityOptions& options);
+
+}  // namespace wm::eval

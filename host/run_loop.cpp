@@ -1,0 +1,154 @@
+#include "run_loop.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include "config_resolve.h"
+#include "run.h"
+#include "wm/io/atomic_file.h"
+#include "wm/log.h"
+
+namespace wm {
+namespace {
+
+//---- which folder ----
+
+bool wants_resume(const Experiment& experiment) {
+  for (const auto& step : experiment.procedures)
+    if (step.params.has("resume") && step.params.get<bool>("resume")) return true;
+  return false;
+}
+
+// a run directory that was killed, failed or stopped early: it has a config but no ok status
+bool unfinished_run(const std::filesystem::path& dir) {
+  if (!std::filesystem::exists(dir / "config.yaml")) return false;
+  RunOutcome finished;
+  return !read_finished(dir, finished);
+}
+
+// with `resume: true`: the --out folder, or else the newest unfinished run of the experiment
+std::filesystem::path resumable_dir(const Options& options, const Experiment& experiment) {
+  if (!options.out.empty()) return unfinished_run(options.out) ? options.out : "";
+  auto runs = std::filesystem::path("runs") / experiment.name;
+  if (!std::filesystem::is_directory(runs)) return "";
+  std::vector<std::filesystem::path> dirs;
+  for (const auto& entry : std::filesystem::directory_iterator(runs))
+    if (entry.is_directory()) dirs.push_back(entry.path());
+  std::sort(dirs.begin(), dirs.end());
+  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it)
+    if (unfinished_run(*it)) return *it;
+  return "";
+}
+
+// the folder the plan writes into: the run to resume, --out, or a new runs/<experiment>/<time>
+std::filesystem::path run_root(const Plan& plan, const Options& options) {
+  const Experiment& first = plan.experiments.front();
+  std::filesystem::path resume =
+      plan.is_sweep || !wants_resume(first) ? std::filesystem::path() : resumable_dir(options, first);
+  if (!resume.empty()) {
+    log().info("resuming the unfinished run in {}", resume.string());
+    return resume;
+  }
+  if (options.out.empty())
+    return make_unique_dir(std::filesystem::path("runs") / first.name, utc_timestamp());
+  std::filesystem::path root = options.out;
+  bool resumable = plan.is_sweep && std::filesystem::exists(root / "sweep.yaml");
+  if (std::filesystem::exists(root) && !std::filesystem::is_empty(root) && !resumable)
+    throw Error("--out " + root.string() + " exists and is not empty; choose a new folder");
+  std::filesystem::create_directories(root);
+  return root;
+}
+
+//---- what to do there ----
+
+int print_dry_run(const Plan& plan) {
+  for (size_t i = 0; i < plan.points.size(); ++i) {
+    if (plan.is_sweep) std::cout << "# sweep point " << plan.points[i].name << "\n";
+    std::cout << to_yaml(plan.experiments[i].resolved);
+    if (i + 1 < plan.points.size()) std::cout << "---\n";
+  }
+  std::cerr << "dry run: " << plan.points.size() << (plan.points.size() == 1 ? " run" : " runs")
+            << " validated, nothing written\n";
+  return 0;
+}
+
+int run_single(const Experiment& experiment, PluginRegistry& registry,
+               const std::filesystem::path& root) {
+  RunOutcome outcome = execute_run(experiment, registry, root);
+  if (outcome.stopped) {
+    std::cout << "run stopped: " << root.string() << "\n  continue it with resume: true and --out "
+              << root.string() << "\n";
+    return 3;
+  }
+  if (!outcome.ok) {
+    std::cerr << "error: run failed: " << outcome.error << "\n  see " << (root / "log.txt").string()
+              << "\n";
+    return 1;
+  }
+  std::cout << "run finished: " << root.string() << "\n";
+  return 0;
+}
+
+// every point in its own folder under root; a point that finished earlier is skipped, the
+// summary is rewritten after each point
+int run_sweep(const Plan& plan, PluginRegistry& registry, const std::filesystem::path& root) {
+  io::write_file_atomic(root / "sweep.yaml", to_yaml(plan.experiments.front().resolved));
+  std::vector<RunOutcome> outcomes;
+  int failures = 0;
+  for (size_t i = 0; i < plan.points.size(); ++i) {
+    const auto& point = plan.points[i];
+    RunOutcome outcome;
+    if (read_finished(root / point.name, outcome)) {
+      log().info("sweep point {}/{} {}: finished earlier, skipped", i + 1, plan.points.size(),
+                 point.name);
+    } else {
+      log().info("sweep point {}/{}: {}", i + 1, plan.points.size(), point.name);
+      std::filesystem::remove_all(root / point.name);  // an interrupted attempt starts over
+      outcome = execute_run(plan.experiments[i], registry, root / point.name);
+    }
+    failures += outcome.ok ? 0 : 1;
+    outcomes.push_back(std::move(outcome));
+    write_summary(root, std::vector<SweepPoint>(plan.points.begin(), plan.points.begin() + i + 1),
+                  outcomes);
+  }
+  std::cout << "sweep finished: " << plan.points.size() - failures << "/" << plan.points.size()
+            << " runs ok; summary: " << (root / "summary.md").string() << "\n";
+  return failures ? 1 : 0;
+}
+
+}  // namespace
+
+Plan plan_experiment(const Options& options, PluginRegistry& registry) {
+  if (options.args.empty()) throw Error("missing experiment file: wmhost " + options.command +
+                                        " EXP.yaml [key.path=value ...]");
+  ConfigNode root = load_experiment(options.args[0]);
+  for (size_t i = 1; i < options.args.size(); ++i)
+    // position on the command line after `wmhost`: the command is 1, the file 2
+    apply_override(root, options.args[i], static_cast<int>(i) + 2);
+
+  // the sweep block comes out of the config; each point is the config with its values set
+  Plan plan;
+  ConfigNode sweep;
+  if (const ConfigNode* block = root.find("sweep")) {
+    sweep = *block;
+    plan.is_sweep = true;
+    root.erase("sweep");
+  }
+  plan.points = expand_sweep(plan.is_sweep ? &sweep : nullptr);
+  for (const auto& point : plan.points) {
+    ConfigNode config = root;
+    for (const auto& [key, value] : point.values) set_value(config, key, value);
+    interpolate(config);
+    plan.experiments.push_back(validate_experiment(config, registry));
+  }
+  return plan;
+}
+
+int run_plan(const Plan& plan, const Options& options, PluginRegistry& registry) {
+  if (options.dry_run) return print_dry_run(plan);
+  std::filesystem::path root = run_root(plan, options);
+  return plan.is_sweep ? run_sweep(plan, registry, root)
+                       : run_single(plan.experiments.front(), registry, root);
+}
+
+}  // namespace wm
