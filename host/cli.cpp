@@ -9,6 +9,7 @@
 #include "plugin_registry.h"
 #include "procedure.h"
 #include "run_loop.h"
+#include "wm/testing.h"
 #include "wm/error.h"
 #include "wm/log.h"
 
@@ -109,6 +110,29 @@ int command_describe(const Options& options, PluginRegistry& registry) {
   return 0;
 }
 
+//---- contract checks (wm/testing.h) ----
+
+int command_check(const Options& options) {
+  if (options.args.empty()) throw Error("check needs a plugin: wmhost check NAME_OR_FILE.so");
+  const std::string& plugin = options.args[0];
+  testing::CheckOptions check;
+  if (!options.params.empty()) check.params = options.params;
+  if (!options.data.empty()) check.data = options.data, check.data_params = "{}";
+  if (!options.data_params.empty()) check.data_params = options.data_params;
+  if (!options.model.empty()) check.model = options.model;
+  if (!options.model_params.empty()) check.model_params = options.model_params;
+  for (const auto& dir : options.plugin_dirs) testing::add_plugin_path(dir);
+  auto findings = testing::conformance(plugin, check);
+  for (const auto& finding : findings) std::cout << plugin << ": " << finding << "\n";
+  if (findings.empty()) {
+    std::cout << plugin << ": every check passed\n";
+    return 0;
+  }
+  std::cout << plugin << ": " << findings.size() << (findings.size() == 1 ? " check" : " checks")
+            << " failed (docs/architecture.md lists the rules)\n";
+  return 1;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -134,9 +158,10 @@ int run_cli(int argc, char** argv) {
     if (options.command == "validate") return command_validate(options, registry);
     if (options.command == "list") return command_list(options, registry);
     if (options.command == "describe") return command_describe(options, registry);
+    if (options.command == "check") return command_check(options);
     throw Error("unknown command '" + options.command + "'" +
-                did_you_mean(options.command, {"run", "validate", "list", "describe"}) +
-                "; commands: run, validate, list, describe");
+                did_you_mean(options.command, {"run", "validate", "list", "describe", "check"}) +
+                "; commands: run, validate, list, describe, check");
   } catch (const UsageError& e) {
     std::cerr << "error: " << e.what() << " (wmhost --help shows the options)\n";
     return 2;

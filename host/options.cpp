@@ -20,6 +20,7 @@ const char* kUsage =
     "  validate EXP.yaml [key=value ...]   check an experiment without running it\n"
     "  list [datasets|models|envs|metrics] list the plugins found\n"
     "  describe NAME                       a plugin's, procedure's or transform's parameters\n"
+    "  check PLUGIN                        run the contract checks on a plugin (name or .so)\n"
     "\n"
     "overrides: key.path=value sets an existing key, +key.path=value adds one\n"
     "exit codes: 0 ok, 1 a run failed, 2 bad usage or experiment, 3 a run stopped early\n";
@@ -46,7 +47,12 @@ const std::vector<OptionSpec>& option_table() {
       {"plugin-path", 'p', "DIR",   &Options::plugin_dirs, "extra folder to search for plugins (repeatable; also WMHOST_PLUGIN_PATH)"},
       {"out",         'o', "DIR",   &Options::out,         "run directory (default runs/<experiment>/<time>)"},
       {"dry-run",     'n', nullptr, &Options::dry_run,     "resolve and validate, print, write nothing"},
-      {"verbose",     'v', nullptr, &Options::verbose,     "log debug details"}};
+      {"verbose",     'v', nullptr, &Options::verbose,     "log debug details"},
+      {"params",      0,   "YAML",  &Options::params,      "check: the plugin's params, e.g. '{depth: 2}'"},
+      {"data",        0,   "NAME",  &Options::data,        "check: the dataset plugin feeding a model or metric (default synthetic)"},
+      {"data-params", 0,   "YAML",  &Options::data_params, "check: that dataset's params"},
+      {"model",       0,   "NAME",  &Options::model,       "check: the model whose outputs feed a metric (default copy_last)"},
+      {"model-params", 0,  "YAML",  &Options::model_params, "check: that model's params"}};
   // clang-format on
   return table;
 }

@@ -11,13 +11,15 @@ namespace wm {
 //---- what the command line asks for ----
 
 struct Options {
-  std::string command;                   // run, validate, list, describe; "" when none
+  std::string command;                   // run, validate, list, describe, check; "" when none
   std::vector<std::string> args;         // the words after it: EXP.yaml then key.path=value, a name
   std::vector<std::string> plugin_dirs;  // --plugin-path, in the order given
   std::string out;                       // --out, or "" for runs/<experiment>/<time>
   bool dry_run = false;
   bool verbose = false;
   bool help = false, version = false;  // asked for
+  // check: the plugin's params and its inputs ("" for the defaults)
+  std::string params, data, data_params, model, model_params;
 };
 
 //---- reading it ----

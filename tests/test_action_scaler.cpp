@@ -10,7 +10,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(io::RunningMoments, EqualsStandardScalerAcrossBatchesAndScales) {
+TEST(RunningMoments, EqualsStandardScalerAcrossBatchesAndScales) {
   test::TempDir dir;
   // four columns whose scales differ by orders of magnitude, like mouse pixels vs radians
   at::manual_seed(3);
@@ -49,7 +49,7 @@ io::ActionScaler example_scaler() {
   return scaler;
 }
 
-TEST(io::ActionScaler, RoundTripsExactlyInYamlAndJson) {
+TEST(ActionScaler, RoundTripsExactlyInYamlAndJson) {
   test::TempDir dir;
   for (const char* name : {"s.yaml", "s.json"}) {
     example_scaler().save(dir.path() / name);
@@ -62,7 +62,7 @@ TEST(io::ActionScaler, RoundTripsExactlyInYamlAndJson) {
   }
 }
 
-TEST(io::ActionScaler, AppliesAndInvertsOverTheLastDimension) {
+TEST(ActionScaler, AppliesAndInvertsOverTheLastDimension) {
   io::ActionScaler scaler = example_scaler();
   auto actions = at::tensor({12.578f, 0.145f, 5.0f, 0.125f, 0.003f, 7.0f}).view({1, 2, 3});
   auto scaled = scaler.apply(actions);
@@ -75,7 +75,7 @@ TEST(io::ActionScaler, AppliesAndInvertsOverTheLastDimension) {
               HasSubstr("action scaler has 3 dimensions, the actions have 4"));
 }
 
-TEST(io::ActionScaler, LoadErrorsNameTheFileAndField) {
+TEST(ActionScaler, LoadErrorsNameTheFileAndField) {
   test::TempDir dir;
   EXPECT_THAT(test::error_of([&] { io::ActionScaler::load(dir.path() / "none.yaml"); }),
               HasSubstr("fit one with the fit_action_scaler procedure"));
@@ -100,7 +100,7 @@ class TwoActions : public Dataset {
   std::string id(int64_t index) const override { return "s" + std::to_string(index); }
 };
 
-TEST(io::ScaledActionsDataset, StandardisesActionsAndChecksSizeAtStartup) {
+TEST(ScaledActionsDataset, StandardisesActionsAndChecksSizeAtStartup) {
   io::ActionScaler scaler;
   scaler.names = {"x", "y"};
   scaler.mean = {1.0, 2.0};

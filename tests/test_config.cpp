@@ -1,5 +1,7 @@
 // Config files: parsing with positions, inheritance, overrides, interpolation.
 #include "config_resolve.h"
+#include "config_node.h"
+#include "param_binding.h"
 #include "test_support.h"
 
 namespace wm {

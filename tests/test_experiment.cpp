@@ -2,6 +2,8 @@
 #include "config_resolve.h"
 #include "experiment.h"
 #include "procedure.h"
+#include "config_node.h"
+#include "param_binding.h"
 #include "test_support.h"
 
 namespace wm {

@@ -1,4 +1,6 @@
 // Parameters are validated against schemas before anything runs.
+#include "config_node.h"
+#include "param_binding.h"
 #include "test_support.h"
 
 namespace wm {

@@ -3,6 +3,8 @@
 #include <sstream>
 
 #include "sweep.h"
+#include "config_node.h"
+#include "param_binding.h"
 #include "test_support.h"
 
 namespace wm {

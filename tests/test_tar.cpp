@@ -20,7 +20,7 @@ std::string read_all(const std::filesystem::path& file) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-TEST(io::TarReader, ReadsWhatPythonTarfileWritesInEveryFormat) {
+TEST(TarReader, ReadsWhatPythonTarfileWritesInEveryFormat) {
   test::TempDir dir;
   // member i holds bytes (i*7 + j) % 256 for j < size; the long name needs ustar's prefix field,
   // a GNU long-name member or a pax header
@@ -56,7 +56,7 @@ print("ok")
   }
 }
 
-TEST(io::TarWriter, WritesShardsPythonTarfileReads) {
+TEST(TarWriter, WritesShardsPythonTarfileReads) {
   test::TempDir dir;
   std::string long_name = "episodes/" + std::string(120, 'k') + ".jsonl";
   {
@@ -88,7 +88,7 @@ with tarfile.open(sys.argv[1] + "/shard.tar") as tar:
   EXPECT_EQ(io::read_tar_member(dir.path() / "shard.tar", members[1]), "{\"action\": [1, 2]}\n");
 }
 
-TEST(io::TarWriter, AbandonedWriterLeavesNoFile) {
+TEST(TarWriter, AbandonedWriterLeavesNoFile) {
   test::TempDir dir;
   {
     io::TarWriter writer(dir.path() / "half.tar");
@@ -97,7 +97,7 @@ TEST(io::TarWriter, AbandonedWriterLeavesNoFile) {
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
-TEST(io::TarReader, TruncatedShardRaisesDataError) {
+TEST(TarReader, TruncatedShardRaisesDataError) {
   test::TempDir dir;
   {
     io::TarWriter writer(dir.path() / "full.tar");
@@ -128,7 +128,7 @@ TEST(io::TarReader, TruncatedShardRaisesDataError) {
   EXPECT_THROW(io::read_tar_member(dir.path() / "full.tar", members[1]), DataError);
 }
 
-TEST(io::TarReader, CorruptHeaderRaisesDataError) {
+TEST(TarReader, CorruptHeaderRaisesDataError) {
   test::TempDir dir;
   {
     io::TarWriter writer(dir.path() / "shard.tar");
@@ -143,7 +143,7 @@ TEST(io::TarReader, CorruptHeaderRaisesDataError) {
   EXPECT_THROW(io::TarReader(dir.path() / "bad.tar").index(), DataError);
 }
 
-TEST(io::TarReader, MissingShardNamesTheFile) {
+TEST(TarReader, MissingShardNamesTheFile) {
   EXPECT_THAT(test::error_of([] { io::TarReader("/nonexistent/shard-000.tar"); }),
               HasSubstr("cannot open tar shard /nonexistent/shard-000.tar"));
 }

@@ -2,6 +2,8 @@
 // equal to torchvision's, seeded draws, and YAML errors that point at the line.
 #include "config_resolve.h"
 #include "experiment.h"
+#include "config_node.h"
+#include "param_binding.h"
 #include "test_support.h"
 #include "engine/loader.h"
 #include "engine/transforms.h"

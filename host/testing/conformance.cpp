@@ -191,6 +191,7 @@ void check_model(Findings& findings, const std::string& plugin, const CheckOptio
   first->set_training(false), second->set_training(false);
   TensorMap outputs;
   rule(findings, "predict", [&]() -> std::string {
+    at::manual_seed(1);  // predictions may draw (masks): from the same seed they repeat
     outputs = first->predict(batch);
     if (!outputs.count("prediction") || !outputs.count("target"))
       return "predict() must return 'prediction' and 'target'";
@@ -204,6 +205,7 @@ void check_model(Findings& findings, const std::string& plugin, const CheckOptio
         !d.empty())
       return d;
     if (outputs.empty()) return "";
+    at::manual_seed(1);
     auto again = second->predict(batch);
     return compare(outputs, again, "predict() of two instances on the same batch");
   });
@@ -218,26 +220,15 @@ void check_model(Findings& findings, const std::string& plugin, const CheckOptio
   });
 }
 
-void check_metric(Findings& findings, const std::string& plugin, const CheckOptions& options) {
-  auto data = make<Dataset>(options.data, options.data_params);
-  auto model = make<Model>(options.model, options.model_params);
-  model->set_training(false);
-  auto inputs = [&](int64_t offset) {
-    Batch batch = input_batch(*data, offset, options.batch_size);
-    TensorMap all = batch.tensors;
-    for (auto& [key, tensor] : model->predict(batch)) all[key] = tensor;
-    return all;
-  };
-  TensorMap a = inputs(0), b = inputs(options.batch_size);
-  auto one = make<Metric>(plugin, options.params);
-  if (auto missing = missing_key(one->required_keys(), a,
-                                 "data '" + options.data + "' with model '" + options.model + "'");
-      !missing.empty()) {
+void check_metric_inputs(Findings& findings, const std::string& plugin, const std::string& params,
+                         const TensorMap& a, const TensorMap& b, const std::string& source) {
+  auto one = make<Metric>(plugin, params);
+  if (auto missing = missing_key(one->required_keys(), a, source); !missing.empty()) {
     findings.push_back("merge: " + missing);
     return;
   }
   rule(findings, "merge", [&]() -> std::string {
-    auto half = make<Metric>(plugin, options.params), other = make<Metric>(plugin, options.params);
+    auto half = make<Metric>(plugin, params), other = make<Metric>(plugin, params);
     one->reset(), half->reset(), other->reset();
     one->update(a), one->update(b);
     half->update(a), other->update(b);
@@ -254,7 +245,7 @@ void check_metric(Findings& findings, const std::string& plugin, const CheckOpti
     return "";
   });
   rule(findings, "deterministic", [&]() -> std::string {
-    auto again = make<Metric>(plugin, options.params);
+    auto again = make<Metric>(plugin, params);
     again->reset(), again->update(a), again->update(b);
     auto x = one->compute(), y = again->compute();
     for (const auto& [key, value] : x)
@@ -262,6 +253,20 @@ void check_metric(Findings& findings, const std::string& plugin, const CheckOpti
         return "'" + key + "' differs between two instances fed the same batches";
     return "";
   });
+}
+
+void check_metric(Findings& findings, const std::string& plugin, const CheckOptions& options) {
+  auto data = make<Dataset>(options.data, options.data_params);
+  auto model = make<Model>(options.model, options.model_params);
+  model->set_training(false);
+  auto inputs = [&](int64_t offset) {
+    Batch batch = input_batch(*data, offset, options.batch_size);
+    TensorMap all = batch.tensors;
+    for (auto& [key, tensor] : model->predict(batch)) all[key] = tensor;
+    return all;
+  };
+  check_metric_inputs(findings, plugin, options.params, inputs(0), inputs(options.batch_size),
+                      "data '" + options.data + "' with model '" + options.model + "'");
 }
 
 void check_env(Findings& findings, const std::string& plugin, const CheckOptions& options) {
@@ -295,9 +300,7 @@ void check_env(Findings& findings, const std::string& plugin, const CheckOptions
   });
 }
 
-}  // namespace
-
-std::vector<std::string> conformance(const std::string& plugin, const CheckOptions& options) {
+const LoadedPlugin& find_plugin(const std::string& plugin) {
   auto& registry = host().registry();
   bool is_file = plugin.find('/') != std::string::npos ||
                  std::filesystem::path(plugin).extension() == ".so";
@@ -307,18 +310,38 @@ std::vector<std::string> conformance(const std::string& plugin, const CheckOptio
     for (const auto* entry : registry.list()) known.push_back(entry->name());
     throw Error("unknown plugin '" + plugin + "'" + did_you_mean(plugin, known));
   }
-  std::string name = is_file ? plugin : found->name();
+  return *found;
+}
 
+Findings documentation(const LoadedPlugin& plugin) {
   Findings findings;
-  if (!found->info->summary || !*found->info->summary) findings.push_back("documented: the plugin has no summary");
-  for (const auto& spec : found->schema.params())
+  if (!plugin.info->summary || !*plugin.info->summary) findings.push_back("documented: the plugin has no summary");
+  for (const auto& spec : plugin.schema.params())
     if (spec.doc.empty()) findings.push_back("documented: parameter '" + spec.name + "' has no doc line");
-  switch (found->kind()) {
+  return findings;
+}
+
+}  // namespace
+
+std::vector<std::string> conformance(const std::string& plugin, const CheckOptions& options) {
+  const LoadedPlugin& found = find_plugin(plugin);
+  const std::string& name = plugin;
+  Findings findings = documentation(found);
+  switch (found.kind()) {
     case Kind::Dataset: check_dataset(findings, name, options); break;
     case Kind::Model: check_model(findings, name, options); break;
     case Kind::Metric: check_metric(findings, name, options); break;
     case Kind::Env: check_env(findings, name, options); break;
   }
+  return findings;
+}
+
+std::vector<std::string> metric_conformance(const std::string& plugin, const std::string& params,
+                                            const TensorMap& first, const TensorMap& second) {
+  const LoadedPlugin& found = find_plugin(plugin);
+  if (found.kind() != Kind::Metric) throw Error(plugin + " is not a metric plugin");
+  Findings findings = documentation(found);
+  check_metric_inputs(findings, plugin, params, first, second, "the given inputs");
   return findings;
 }
 

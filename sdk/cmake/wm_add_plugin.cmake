@@ -53,7 +53,8 @@ function(wm_add_plugin name)
 endfunction()
 
 # in-tree only: the options `wmhost check <name>` runs with in the test suite (its input data,
-# small sizes), e.g. wm_plugin_check(videomae --params "{depth: 2}")
+# small sizes), e.g. wm_plugin_check(videomae --params "{depth: 2}"); IN_ITS_TESTS when the
+# plugin's own test runs wm::testing::conformance on fixtures it makes (files, weights)
 function(wm_plugin_check name)
   set_property(GLOBAL PROPERTY WM_CHECK_ARGS_${name} ${ARGN})
 endfunction()

@@ -101,5 +101,13 @@ procedure: [{evaluate: {data: steps, batch_size: 2, preview: 0}}]
   EXPECT_THAT(output, ::testing::ContainsRegex("data.steps: coin \\([1-9][0-9]* of 12 samples\\)"));
 }
 
+TEST(Coin, PassesTheContractChecks) {
+  test::TempDir dir;
+  write_fixture(dir);
+  testing::CheckOptions options;
+  options.params = params(dir);
+  EXPECT_THAT(testing::conformance("coin", options), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace wm

@@ -108,5 +108,13 @@ procedure: [{evaluate: {data: steps, batch_size: 2, preview: 0}}]
   EXPECT_THAT(output, ::testing::ContainsRegex("data.steps: crosstask \\([1-9][0-9]* of 14 samples\\)"));
 }
 
+TEST(CrossTask, PassesTheContractChecks) {
+  test::TempDir dir;
+  write_fixture(dir);
+  testing::CheckOptions options;
+  options.params = params(dir);
+  EXPECT_THAT(testing::conformance("crosstask", options), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace wm

@@ -84,5 +84,16 @@ procedure: [{evaluate: {data: clips, batch_size: 2, preview: 0}}]
   EXPECT_THAT(output, ::testing::ContainsRegex("data.clips: manifest \\([1-9][0-9]* of 12 samples\\)"));
 }
 
+TEST(Manifest, PassesTheContractChecks) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "clips");
+  video::write(dir.path() / "clips/a.mp4", test::grey_ramp(20, 16), {10, 12, "ultrafast"});
+  video::write(dir.path() / "clips/b.webm", test::grey_ramp(20, 16), {10, 12, "ultrafast"});
+  dir.write("list.csv", "path,label,start,end\nclips/a.mp4,wave,1.0,1.4\nclips/b.webm,clap,0,0\n");
+  testing::CheckOptions options;
+  options.params = "{csv: " + (dir.path() / "list.csv").string() + ", frames: 2}";
+  EXPECT_THAT(testing::conformance("manifest", options), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace wm

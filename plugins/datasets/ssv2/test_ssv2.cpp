@@ -128,5 +128,13 @@ procedure: [{evaluate: {data: val, batch_size: 2, preview: 0}}]
   EXPECT_THAT(std::string(std::istreambuf_iterator<char>(metrics), {}), HasSubstr("psnr"));
 }
 
+TEST(Ssv2, PassesTheContractChecks) {
+  test::TempDir dir;
+  write_fixture(dir);
+  testing::CheckOptions options;
+  options.params = params(dir, "");
+  EXPECT_THAT(testing::conformance("ssv2", options), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace wm

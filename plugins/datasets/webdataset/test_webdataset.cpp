@@ -193,5 +193,14 @@ procedure: [{evaluate: {data: vpt, batch_size: 2, preview: 0}}]
   EXPECT_NEAR(scaled.std(0, false)[0].item<double>(), 1.0, 1e-5);
 }
 
+TEST(WebDataset, PassesTheContractChecks) {
+  test::TempDir dir;
+  write_vpt_shards(dir, 2, 3, 10);
+  testing::CheckOptions options;
+  options.params = "{shards: \"" + shards(dir) + "\", frames: 4, button_fields: \"mouse.buttons, "
+                   "keyboard.keys\", buttons: \"0, key.keyboard.w\"}";
+  EXPECT_THAT(testing::conformance("webdataset", options), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace wm

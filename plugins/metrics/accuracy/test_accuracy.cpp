@@ -72,5 +72,14 @@ TEST(Accuracy, FloatLabelsAreRefused) {
               ::testing::HasSubstr("must be an integer tensor"));
 }
 
+TEST(Accuracy, PassesTheContractChecks) {
+  torch::manual_seed(0);
+  auto inputs = [] {
+    return TensorMap{{"logits", torch::randn({6, 4, 5})}, {"labels", torch::randint(0, 5, {6, 4})}};
+  };
+  EXPECT_THAT(testing::metric_conformance("accuracy", "{top_k: [1, 3]}", inputs(), inputs()),
+              ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace wm

@@ -117,5 +117,14 @@ TEST(Epe, AllMasksEmptyIsAnError) {
               ::testing::HasSubstr("every valid mask was empty"));
 }
 
+TEST(Epe, PassesTheContractChecks) {
+  torch::manual_seed(0);
+  auto inputs = [] {
+    auto truth = torch::randn({2, 2, 12, 16}) * 3;
+    return TensorMap{{"prediction", truth + torch::randn_like(truth)}, {"target", truth}};
+  };
+  EXPECT_THAT(testing::metric_conformance("epe", "{}", inputs(), inputs()), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace wm

@@ -210,5 +210,15 @@ TEST(Fvd, PreprocessingModeMustBeExplicit) {
               ::testing::HasSubstr("preprocess"));
 }
 
+TEST(Fvd, PassesTheContractChecks) {
+  DetectorFixture fixture;
+  torch::manual_seed(3);
+  auto clips = [] { return torch::rand({3, 10, 3, 20, 28}); };
+  EXPECT_THAT(testing::metric_conformance("fvd", fixture.params("stretch"),
+                                          {{"prediction", clips()}, {"target", clips()}},
+                                          {{"prediction", clips()}, {"target", clips()}}),
+              ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace wm

@@ -143,14 +143,14 @@ TEST(Lpips, LegacyAndOrderedDictFilesNameTheConverterWhichMakesThemLoad) {
   ReferenceFixture fixture;
   run_python(fixture.dir, kLegacyHeads);
   for (std::string file : {"alex.pth", "alex_ordered.pth"})
-    EXPECT_THAT(test::error_of([&] { load_weight_file(fixture.dir.path() / file); }),
+    EXPECT_THAT(test::error_of([&] { io::load_weight_file(fixture.dir.path() / file); }),
                 ::testing::HasSubstr("python3 scripts/convert_torch_weights.py " +
                                      (fixture.dir.path() / file).string()))
         << file;
   std::string convert = std::string(WM_TEST_PYTHON) + " " + WM_TEST_SOURCE_DIR + "/scripts/convert_torch_weights.py " +
                         (fixture.dir.path() / "alex.pth").string() + " > /dev/null";
   ASSERT_EQ(std::system(convert.c_str()), 0);
-  EXPECT_EQ(load_weight_file(fixture.dir.path() / "alex.pth").size(), 5u);
+  EXPECT_EQ(io::load_weight_file(fixture.dir.path() / "alex.pth").size(), 5u);
   auto metric = test::make<Metric>("lpips", fixture.params("alex") + "}");
   metric->reset();
   metric->update({{"prediction", fixture.x0}, {"target", fixture.x1}});
@@ -204,6 +204,13 @@ TEST(Lpips, RealAlexWeightsGiveThePublishedBlackVersusWhiteValue) {
   metric->reset();
   metric->update({{"prediction", torch::zeros({1, 3, 64, 64})}, {"target", torch::ones({1, 3, 64, 64})}});
   EXPECT_NEAR(metric->compute().at("lpips"), 0.814, 0.005);  // JunyaoHu/common_metrics README
+}
+
+TEST(Lpips, PassesTheContractChecks) {
+  ReferenceFixture fixture;
+  testing::CheckOptions options;
+  options.params = fixture.params("alex") + "}";
+  EXPECT_THAT(testing::conformance("lpips", options), ::testing::IsEmpty());
 }
 
 }  // namespace

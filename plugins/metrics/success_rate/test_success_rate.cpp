@@ -45,5 +45,11 @@ TEST(SuccessRate, WrongRankIsNamed) {
               ::testing::HasSubstr("'done' must be [B] or [B, T]"));
 }
 
+TEST(SuccessRate, PassesTheContractChecks) {
+  torch::manual_seed(0);
+  auto inputs = [] { return TensorMap{{"success", torch::rand({7, 5}) > 0.7}}; };
+  EXPECT_THAT(testing::metric_conformance("success_rate", "{}", inputs(), inputs()), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace wm

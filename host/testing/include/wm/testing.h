@@ -44,6 +44,10 @@ struct CheckOptions {
 };
 // "rule: what is wrong" for every broken rule; empty when the plugin conforms
 std::vector<std::string> conformance(const std::string& plugin, const CheckOptions& options = {});
+// a metric's rules on inputs the caller makes (class scores, flow fields, success flags ...):
+// two batches of model outputs, `first` and `second`
+std::vector<std::string> metric_conformance(const std::string& plugin, const std::string& params,
+                                            const TensorMap& first, const TensorMap& second);
 
 //---- files and errors ----
 
