@@ -25,7 +25,7 @@ struct TransformKind;
 enum class EntryKind { Dataset, Model, Env, Metric, Procedure, Transform, Section };
 
 const char* entry_kind_name(EntryKind kind);    // "dataset plugin", "procedure", "section", ...
-const char* entry_kind_plural(EntryKind kind);  // "datasets", "procedures" (`wmhost list procedures`)
+const char* entry_kind_plural(EntryKind kind);  // "datasets", "procedures": `wmhost list <plural>`
 const std::vector<EntryKind>& entry_kinds();    // all of them, in order
 
 struct Entry {

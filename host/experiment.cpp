@@ -19,8 +19,9 @@ namespace {
 SectionSchema component_schema(Kind kind) {
   SectionSchema section;
   section.keys
-      .text("plugin", "", std::string("the ") + kind_name(kind) + " plugin: a name from `wmhost list " +
-                              kind_plural(kind) + "`, or a .so file")
+      .text("plugin", "",
+            std::string("the ") + kind_name(kind) + " plugin: a name from `wmhost list " +
+                kind_plural(kind) + "`, or a .so file")
       .required();
   section.nested = {{"params", "map", "the plugin's parameters: `wmhost describe <plugin>`"}};
   return section;
@@ -40,10 +41,13 @@ const SectionSchema& experiment_schema() {
     top.nested = {
         {"base", "file(s)", "file(s) this one inherits from, relative to it"},
         {"global_vars", "map", "free values for ${global_vars.x} interpolation"},
-        {"data", "map", "named datasets, each {plugin, params, split, ...}: `wmhost describe data`"},
+        {"data", "map", "named datasets, each {plugin, params, split, ...}: `wmhost describe "
+                        "data`"},
         {"model", "map", "the model: {plugin, params}"},
         {"env", "map", "the environment: {plugin, params}"},
         {"metrics", "list", "the metrics, each {plugin, params, name}"},
+        {"baselines", "list", "models evaluate can score beside the model (`evaluate: {baseline: "
+                              "NAME}`), each {plugin, params, name}; default [{plugin: copy_last}]"},
         {"procedure", "list", "the steps, each {name: {params}}: `wmhost list procedures`"},
         {"sweep", "map", "grid of key.path: [values]; one run per point"},
     };
@@ -124,7 +128,8 @@ ComponentSpec bind_component(const ConfigNode& node, const Params& keys,
 }
 
 ComponentSpec bind_component(const ConfigNode& node, const std::string& key_path, Kind kind,
-                             PluginRegistry& registry, const std::vector<std::string>& data_names) {
+                             PluginRegistry& registry, const std::vector<std::string>& data_names,
+                             bool named = false) {
   static const SectionSchema model = component_schema(Kind::Model);
   static const SectionSchema env = component_schema(Kind::Env);
   static const SectionSchema metric = [] {
@@ -132,7 +137,7 @@ ComponentSpec bind_component(const ConfigNode& node, const std::string& key_path
     section.keys.text("name", "", "label of its outputs (default: the plugin's name)");
     return section;
   }();
-  const SectionSchema& section = kind == Kind::Model ? model : kind == Kind::Env ? env : metric;
+  const SectionSchema& section = kind == Kind::Env ? env : kind == Kind::Metric || named ? metric : model;
   require_map(node, key_path);
   return bind_component(node, bind_params(section, node, key_path), key_path, kind, registry,
                         data_names);
@@ -268,6 +273,19 @@ Experiment validate_experiment(const ConfigNode& resolved, PluginRegistry& regis
     for (size_t i = 0; i < metrics->items.size(); ++i)
       experiment.metrics.push_back(bind_component(metrics->items[i], "metrics." + std::to_string(i),
                                                   Kind::Metric, registry, data_names));
+  }
+
+  // baselines: named models; without the section, copy_last (when that plugin is here)
+  if (const ConfigNode* baselines = resolved.find("baselines")) {
+    if (!baselines->is_sequence())
+      throw ConfigError(baselines->loc, "baselines", "expected a list of {plugin: ...} entries");
+    for (size_t i = 0; i < baselines->items.size(); ++i)
+      experiment.baselines.push_back(bind_component(baselines->items[i], "baselines." + std::to_string(i),
+                                                    Kind::Model, registry, data_names, /*named=*/true));
+  } else if (registry.find("copy_last")) {
+    ConfigNode copy_last = parse_yaml("{plugin: copy_last}", "<default baselines>");
+    experiment.baselines.push_back(
+        bind_component(copy_last, "baselines.0", Kind::Model, registry, data_names, true));
   }
 
   const ConfigNode* steps = resolved.find("procedure");

@@ -51,6 +51,7 @@ struct Experiment {
   std::optional<ComponentSpec> model;
   std::optional<ComponentSpec> env;
   std::vector<ComponentSpec> metrics;
+  std::vector<ComponentSpec> baselines;  // models `evaluate` scores beside the model, by name
   std::vector<ProcedureSpec> procedures;
   ConfigNode resolved;  // the fully resolved config, written to the run as config.yaml
 };
@@ -61,6 +62,6 @@ Experiment validate_experiment(const ConfigNode& resolved, PluginRegistry& regis
 //---- the host's own keys, declared like plugin parameters (`wmhost describe experiment`) ----
 
 const SectionSchema& experiment_schema();  // the top level: experiment, seed, threads, device, ...
-const SectionSchema& data_entry_schema();  // data.<name>: plugin, params, split, subset, workers, ...
+const SectionSchema& data_entry_schema();  // data.<name>: plugin, params, split, subset, ...
 
 }  // namespace wm

@@ -192,9 +192,10 @@ Params bind(const Schema& schema, const std::vector<NestedKey>* nested, const Co
   bool section = nested != nullptr;
   Params params(section ? (key_path.empty() ? "the experiment" : key_path) : owner);
   if (node && !node->is_null() && !node->is_map())
-    throw ConfigError(node->loc, key_path, std::string(section ? "expected a map, got "
-                                                               : "expected a map of parameters, got ") +
-                                               node->type_name());
+    throw ConfigError(
+        node->loc, key_path,
+        std::string(section ? "expected a map, got " : "expected a map of parameters, got ") +
+            node->type_name());
 
   // unknown keys first, with the nearest known one
   static const decltype(ConfigNode::entries) no_entries;
@@ -208,7 +209,8 @@ Params bind(const Schema& schema, const std::vector<NestedKey>* nested, const Co
                         "unknown key" + did_you_mean(key, allowed) + " (allowed: " + join(allowed) +
                             ")");
     std::string known = allowed.empty() ? " (it takes none)" : did_you_mean(key, allowed);
-    throw ConfigError(value.loc, child_path(key_path, key), "unknown parameter of " + owner + known);
+    throw ConfigError(value.loc, child_path(key_path, key),
+                      "unknown parameter of " + owner + known);
   }
 
   // then every declared value: given, defaulted or missing
@@ -222,7 +224,8 @@ Params bind(const Schema& schema, const std::vector<NestedKey>* nested, const Co
     } else if (spec.default_value) {
       params.set(spec.name, *spec.default_value, owner_loc, param_path);
     } else if (section) {
-      throw ConfigError(given ? given->loc : owner_loc, param_path, "is required (" + spec.doc + ")");
+      throw ConfigError(given ? given->loc : owner_loc, param_path,
+                        "is required (" + spec.doc + ")");
     } else {
       throw ConfigError(given ? given->loc : owner_loc, param_path,
                         std::string("required ") + type_name(spec.type) + " parameter of " +

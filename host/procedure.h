@@ -29,6 +29,7 @@ struct RunContext {
   using Metrics = std::vector<std::pair<std::string, std::shared_ptr<Metric>>>;
   Metrics metrics;
   std::function<Metrics()> make_metrics;  // fresh instances of the same metrics
+  std::map<std::string, std::shared_ptr<Model>> baselines;  // by their name under `baselines:`
 };
 
 // a procedure is registered in the catalog (catalog.cpp) and defined in procedures/<name>.cpp

@@ -105,6 +105,11 @@ void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunC
                                            experiment.model->where());
     context.model->to_device(experiment.device);
   }
+  for (const auto& spec : experiment.baselines) {
+    auto baseline = registry.create<Model>(*spec.plugin, spec.params, spec.where());
+    baseline->to_device(experiment.device);
+    context.baselines[spec.name] = baseline;
+  }
   if (experiment.env)
     context.env = registry.create<Env>(*experiment.env->plugin, experiment.env->params,
                                        experiment.env->where());

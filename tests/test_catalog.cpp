@@ -60,7 +60,8 @@ TEST(Catalog, DescribeDataDocumentsTheHostKeys) {
   EXPECT_THAT(out, ContainsRegex("\n  plugin +string +\\(required\\) +the dataset plugin: "));
   EXPECT_THAT(out, ContainsRegex("\n  split +choice +all +one of \\{train, val, test, all\\} +the "
                                  "part of the data set to use"));
-  EXPECT_THAT(out, ContainsRegex("\n  subset +float +1.0 +in \\[0.0, 1.0\\] +fraction of the split"));
+  EXPECT_THAT(out,
+              ContainsRegex("\n  subset +float +1.0 +in \\[0.0, 1.0\\] +fraction of the split"));
   EXPECT_THAT(out, ContainsRegex("\n  workers +int +2 +in \\[0, 256\\] +loader threads"));
   EXPECT_THAT(out, ContainsRegex("\n  action_scaler +path +\"\" +a scaler file"));
   EXPECT_THAT(out, ContainsRegex("\n  ids +path +\"\" +a file of the sample ids to keep"));
@@ -107,7 +108,8 @@ TEST(Catalog, StringsBindAYamlListOrTheOlderCommaString) {
 TEST(Catalog, OldCommaSeparatedConfigsStillLoad) {
   Experiment experiment = validate(
       "experiment: x\nenv: {plugin: point_mass}\n"
-      "procedure: [{rollout: {history_keys: 'video, state'}}, {rollout: {history_keys: [video]}}]\n");
+      "procedure: [{rollout: {history_keys: 'video, state'}},\n"
+      "            {rollout: {history_keys: [video]}}]\n");
   EXPECT_EQ(experiment.procedures[0].params.get<StringList>("history_keys"),
             (StringList{"video", "state"}));
   EXPECT_EQ(experiment.procedures[1].params.get<StringList>("history_keys"), (StringList{"video"}));
@@ -125,8 +127,9 @@ TEST(Catalog, DataRefToAMissingEntryNamesWhereAndSuggests) {
 }
 
 TEST(Catalog, OptionalDataRefMayBeEmptyButADefaultOneMustExist) {
-  const char* train = "experiment: x\nmodel: {plugin: copy_last}\ndata: {train: {plugin: synthetic}}\n"
-                      "procedure: [{train: {steps: 1, eval_data: ''}}]\n";
+  const char* train =
+      "experiment: x\nmodel: {plugin: copy_last}\ndata: {train: {plugin: synthetic}}\n"
+      "procedure: [{train: {steps: 1, eval_data: ''}}]\n";
   EXPECT_EQ(validate(train).procedures[0].params.get<std::string>("eval_data"), "");
   // evaluate reads data.val unless told otherwise
   EXPECT_THAT(error_of([] {
@@ -141,15 +144,16 @@ TEST(Catalog, OptionalDataRefMayBeEmptyButADefaultOneMustExist) {
 
 TEST(Catalog, ProcedureThatNeedsAModelSaysSoAsBefore) {
   for (std::string step : {"train: {steps: 1}", "evaluate: {data: train}", "probe: {}"}) {
-    std::string yaml = "experiment: x\ndata: {train: {plugin: synthetic}, val: {plugin: synthetic}}\n"
-                       "metrics: [{plugin: psnr}]\nprocedure: [{" + step + "}]\n";
+    std::string yaml =
+        "experiment: x\ndata: {train: {plugin: synthetic}, val: {plugin: synthetic}}\n"
+        "metrics: [{plugin: psnr}]\nprocedure: [{" + step + "}]\n";
     std::string name = step.substr(0, step.find(':'));
     EXPECT_THAT(error_of([&] { validate(yaml); }),
                 HasSubstr("exp.yaml:4:13: procedure.0." + name + ": needs a `model:` section"));
   }
   EXPECT_THAT(error_of([] {
-                validate("experiment: x\nmodel: {plugin: copy_last}\ndata: {val: {plugin: synthetic}}\n"
-                         "procedure: [{evaluate: {}}]\n");
+                validate("experiment: x\nmodel: {plugin: copy_last}\n"
+                         "data: {val: {plugin: synthetic}}\nprocedure: [{evaluate: {}}]\n");
               }),
               HasSubstr("procedure.0.evaluate: needs at least one entry under `metrics:`"));
 }

@@ -96,5 +96,24 @@ TEST(Experiment, MissingProcedureIsAnError) {
               HasSubstr("procedure: an experiment needs a list of steps"));
 }
 
+TEST(Experiment, CopyLastIsTheDefaultBaseline) {
+  Experiment experiment = validate(kValid);
+  ASSERT_EQ(experiment.baselines.size(), 1u);
+  EXPECT_EQ(experiment.baselines[0].name, "copy_last");
+  EXPECT_EQ(experiment.baselines[0].plugin->name(), "copy_last");
+}
+
+TEST(Experiment, BaselinesAreConfiguredModelsNamedByEvaluate) {
+  std::string yaml = std::string(kValid) +
+                     "baselines: [{plugin: copy_last, name: copy_gap2, params: {gap: 2}}]\n";
+  yaml.replace(yaml.find("batch_size: 4}"), 14, "batch_size: 4, baseline: copy_gap2}");
+  Experiment experiment = validate(yaml);
+  ASSERT_EQ(experiment.baselines.size(), 1u);
+  EXPECT_EQ(experiment.baselines[0].params.get<int64_t>("gap"), 2);
+  yaml.replace(yaml.find("baseline: copy_gap2"), 19, "baseline: copy_gap3");
+  std::string error = error_of([&] { validate(yaml); });
+  EXPECT_THAT(error, HasSubstr("procedure.0.evaluate.baseline: no baseline 'copy_gap3'; did you mean 'copy_gap2'?"));
+}
+
 }  // namespace
 }  // namespace wm

@@ -37,8 +37,12 @@ EpisodePolicy::EpisodePolicy(const std::string& procedure, RunContext& context, 
                   "metaworld); this env offers random, zero and model");
   }
   if (name_ == "model") {
-    model_ = context.model.get();
     model_name_ = context.experiment.model->plugin->name();
+    policy_ = dynamic_cast<Policy*>(context.model.get());
+    if (!policy_)
+      throw Error(procedure_ + ": policy `model` needs a model that acts (a wm::Policy, such as "
+                  "vjepa_ac); model '" + model_name_ + "' does not (it is not a policy)");
+    model_ = context.model.get();
     device_ = context.experiment.device;
     context_ = params.get<int64_t>("context");
     history_keys_ = params.get<StringList>("history_keys");
@@ -74,7 +78,7 @@ at::Tensor EpisodePolicy::act() {
 
 // a batch of one: the last observations (history keys stacked over time, e.g. video [1, C, ...],
 // state [1, C, S]), the C-1 actions between them, the other keys (e.g. `goal`) as they are;
-// predict() returns `action` [1, A]
+// Policy::act() returns `action` [1, A]
 at::Tensor EpisodePolicy::ask_model() {
   Sample sample;
   for (const auto& [key, value] : observations_.back()) {
@@ -92,17 +96,10 @@ at::Tensor EpisodePolicy::ask_model() {
                        : at::stack(std::vector<at::Tensor>(actions_.begin(), actions_.end()));
   Batch batch = collate({sample});
   move_to(batch, device_);
-  const std::string not_a_policy =
-      procedure_ + ": policy `model` needs the model to output `action` for an observation batch; "
-      "model '" + model_name_ + "' does not (it is not a policy";
-  TensorMap out;
-  try {
-    out = model_->predict(batch);
-  } catch (const Error& e) {
-    throw Error(not_a_policy + ": " + e.what() + ")");
-  }
+  TensorMap out = policy_->act(batch);
   auto found = out.find("action");
-  if (found == out.end()) throw Error(not_a_policy + ")");
+  if (found == out.end())
+    throw Error(procedure_ + ": model '" + model_name_ + "' acted without an `action` output");
   return found->second.reshape({-1}).to(at::kCPU).to(at::kFloat);
 }
 

@@ -45,6 +45,7 @@ class EpisodePolicy {
   // policy model: the model sees the last `context_` observations, the `history_keys_` of them
   // stacked over time like a clip, and the actions executed between them
   Model* model_ = nullptr;
+  Policy* policy_ = nullptr;  // the same model, as a policy
   std::string model_name_, device_;
   int64_t context_ = 0;
   std::vector<std::string> history_keys_;

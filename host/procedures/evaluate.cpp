@@ -2,6 +2,8 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include <algorithm>
+
 #include "../procedure.h"
 #include "wm/io/atomic_file.h"
 #include "wm/io/json.h"
@@ -24,11 +26,23 @@ Schema evaluate_schema() {
       .at_least(0)
       .integers("gaps", {}, "frame gaps to score separately (a frame predictor's horizon); empty: "
                             "the model's own").at_least(1)
-      .choice("baseline", "none", {"none", "copy_last"},
-              "also score copying frame t as the prediction of frame t+gap, on the same batches")
+      .text("baseline", "none", "also score this entry of `baselines:` (default: copy_last, "
+                                "frame t as the prediction of t+gap) on the same batches; none: no")
       .integer("preview", 4, "clips in preview_<data>_gap<k>.gif (frame t | prediction | truth) and, "
                              "with FFmpeg, .mp4 (prediction | truth); 0: none")
       .at_least(0);
+}
+
+// `baseline` names an entry of `baselines:` (copy_last unless the experiment lists its own)
+void evaluate_check(const Experiment& experiment, const ProcedureSpec& step) {
+  std::string baseline = step.params.get<std::string>("baseline");
+  if (baseline == "none") return;
+  std::vector<std::string> names;
+  for (const auto& spec : experiment.baselines) names.push_back(spec.name);
+  if (std::find(names.begin(), names.end(), baseline) == names.end())
+    throw step.params.error("baseline", "no baseline '" + baseline + "'" + did_you_mean(baseline, names) +
+                                            "; baselines: " + (names.empty() ? "none" : join(names)) +
+                                            " (list models under `baselines:`)");
 }
 
 // one metric instance per (gap, scored model) pair, reset together
@@ -98,7 +112,9 @@ void evaluate_run(RunContext& context, const Params& params) {
     batches = std::min(batches, limit);
   if (batches == 0) throw Error("evaluate: data." + data_name + " is empty");
   IntList gaps = params.get<IntList>("gaps");
-  bool baseline = params.get<std::string>("baseline") == "copy_last";
+  std::string baseline_name = params.get<std::string>("baseline");
+  Model* baseline = baseline_name == "none" ? nullptr : context.baselines.at(baseline_name).get();
+  if (baseline) baseline->set_training(false);
   int64_t preview = params.get<int64_t>("preview");
 
   // the run's metrics score the model; fresh copies of them score each extra gap and the baseline
@@ -128,12 +144,7 @@ void evaluate_run(RunContext& context, const Params& params) {
       if (!gaps.empty()) batch.tensors["gap"] = at::scalar_tensor(gaps[g], at::kLong);  // read on the CPU
       TensorMap outputs = context.model->predict(batch);
       score(model_boards[g], outputs);
-      if (baseline) {
-        int64_t gap = gaps.empty() ? 1 : gaps[g];
-        const auto& video = batch.at("video");
-        score(baseline_boards[g], {{"prediction", video.slice(1, 0, video.size(1) - gap)},
-                                   {"target", video.slice(1, gap)}});
-      }
+      if (baseline) score(baseline_boards[g], baseline->predict(batch));
       if (b == 0 && preview > 0) {
         auto frames = preview_frames(batch, outputs, preview);
         if (frames.defined()) {
@@ -177,6 +188,6 @@ const Procedure evaluate_procedure = {"evaluate",
                                       "score the model's outputs on a dataset with every metric",
                                       &evaluate_schema,
                                       {/*model=*/true, /*env=*/false, /*metrics=*/true},
-                                      nullptr, &evaluate_run};
+                                      &evaluate_check, &evaluate_run};
 
 }  // namespace wm

@@ -24,7 +24,8 @@ const char* const kTiers[4] = {"platinum", "gold", "silver", "bronze"};
 
 Schema tiers_schema() {
   return Schema{}
-      .data_ref("data", "train", "which entry under `data:` to score (its transforms are not applied)")
+      .data_ref("data", "train",
+                "which entry under `data:` to score (its transforms are not applied)")
       .choice("rank_by", "combined", {"combined", "motion", "flow", "clarity"},
               "the score tiers follow; combined: the mean of the percentile ranks of motion (flow "
               "when computed) and clarity")

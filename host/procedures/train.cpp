@@ -124,7 +124,8 @@ class Trainer {
   void run() {
     train::seed_everything(static_cast<uint64_t>(context_.experiment.seed));
     if (o_.resume) restore();
-    loader_ = open_loader(context_, o_.data, batch_size_, true, {position_.epoch, position_.cursor});
+    loader_ =
+        open_loader(context_, o_.data, batch_size_, true, {position_.epoch, position_.cursor});
     model_.set_training(true);
     Progress progress("train", o_.steps > 0 ? o_.steps - position_.step : 0);
     int64_t stop_after = o_.stop_after_steps, started_at = position_.step;

@@ -38,6 +38,7 @@ Env::~Env() = default;
 Metric::~Metric() = default;
 PrimitiveChooser::~PrimitiveChooser() = default;
 ScriptedPolicy::~ScriptedPolicy() = default;
+Policy::~Policy() = default;
 
 std::string Dataset::id(int64_t index) const { return get(index).id; }
 

@@ -72,7 +72,9 @@ TEST(VJepaAc, PlansAnActionInsideTheRangeForAGoal) {
                          {"actions", batch.at("actions").slice(1, 0, 1)},
                          {"state", batch.at("state").slice(1, 0, 2)},
                          {"goal", (batch.at("video").select(1, 4) * 255).to(torch::kUInt8)}};
-  auto out = model->predict(observation);
+  auto* policy = dynamic_cast<Policy*>(model.get());
+  ASSERT_NE(policy, nullptr) << "vjepa_ac acts as a wm::Policy";
+  auto out = policy->act(observation);
   EXPECT_EQ(out.at("action").sizes(), (std::vector<int64_t>{2, 2}));
   EXPECT_LE(out.at("action").abs().max().item<double>(), 1.0);
   EXPECT_EQ(out.at("plan_energy").sizes(), (std::vector<int64_t>{2}));

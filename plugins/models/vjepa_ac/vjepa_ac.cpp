@@ -2,9 +2,10 @@
 // src/models/ac_predictor.py, app/vjepa_droid/train.py, notebooks/utils/mpc_utils.py). A frozen
 // per-frame encoder gives layer-normalised token grids; a predictor reads, per time step, the tokens
 // [action, state, frame tokens] under a block-causal mask and predicts the next frame's tokens.
-// Loss: L1 teacher forcing plus L1 on an `auto_steps` autoregressive rollout. As a policy (a batch
-// with a `goal` frame) it plans by the cross-entropy method: the action sequence whose imagined
-// last latent is nearest (L1) to the goal's latent; the caller executes the first action.
+// Loss: L1 teacher forcing plus L1 on an `auto_steps` autoregressive rollout. As a policy
+// (wm::Policy::act, with a `goal` frame) it plans by the cross-entropy method: the action sequence
+// whose imagined last latent is nearest (L1) to the goal's latent; the caller executes the first
+// action.
 #include <torch/torch.h>
 
 #include "wm/io/action_scaler.h"
@@ -78,7 +79,7 @@ class PredictorImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Predictor);
 
-class VJepaAc : public wm::Model {
+class VJepaAc : public wm::Model, public wm::Policy {
  public:
   static wm::Schema schema() {
     return wm::nn::with_frozen_encoder_params(
@@ -146,10 +147,9 @@ class VJepaAc : public wm::Model {
     return out;
   }
 
-  // with a `goal` frame: a plan {action [B, A], plan_energy [B]}; otherwise teacher-forced next-frame
-  // latents {prediction, target [B, T-1, N, D]} and copy_last (latent t as the guess of t+1)
+  // teacher-forced next-frame latents {prediction, target [B, T-1, N, D]} and copy_last (latent t
+  // as the guess of t+1)
   wm::TensorMap predict(const wm::Batch& batch) override {
-    if (batch.tensors.count("goal")) return plan(batch);
     torch::NoGradGuard no_grad;
     const auto& video = batch.at("video");
     auto latents = encoder_->forward(video);
@@ -178,6 +178,37 @@ class VJepaAc : public wm::Model {
     predictor_->to(torch::Device(device));
     action_mean_ = action_mean_.to(torch::Device(device));
     action_std_ = action_std_.to(torch::Device(device));
+  }
+
+  // MPC step: context frames video [B, C, 3, H, W], the C-1 actions executed between them, the
+  // context states, a goal frame [B, 3, H, W] -> the first action of the CEM plan per clip
+  wm::TensorMap act(const wm::Batch& batch) override {
+    torch::NoGradGuard no_grad;
+    const auto& video = batch.at("video");
+    auto goal = batch.at("goal");
+    if (goal.scalar_type() == torch::kUInt8) goal = goal.to(torch::kFloat32) / 255.0;
+    int64_t clips = video.size(0), context = video.size(1);
+    auto latents = encoder_->forward(video);
+    auto goal_latents = encoder_->forward(goal.unsqueeze(1)).select(1, 0);  // [B, N, D]
+    auto past = context > 1 ? actions_of(batch, context - 1)
+                            : torch::zeros({clips, 0, action_size_}, latents.options());
+    auto states = states_of(batch);
+    std::vector<at::Tensor> actions, energies;
+    for (int64_t b = 0; b < clips; ++b) {
+      auto energy = [&](const at::Tensor& candidates) {  // [S, H, A] raw -> [S]
+        int64_t samples = candidates.size(0);
+        auto all = torch::cat({past[b].unsqueeze(0).expand({samples, -1, -1}),
+                               normalise(candidates.to(latents.device()))}, 1);
+        auto state = states.defined() ? states[b].unsqueeze(0).expand({samples, -1, -1}) : states;
+        auto imagined = wm::nn::imagine(predictor(), latents[b].unsqueeze(0).expand({samples, -1, -1, -1}),
+                                        all, state, cem_.horizon);
+        return (imagined.select(1, cem_.horizon - 1) - goal_latents[b]).abs().mean({1, 2}).cpu();
+      };
+      auto result = wm::plan::cem(energy, action_size_, cem_);
+      actions.push_back(result.mean[0]);
+      energies.push_back(torch::tensor(result.energy, torch::kFloat32));
+    }
+    return {{"action", torch::stack(actions)}, {"plan_energy", torch::stack(energies)}};
   }
 
  private:
@@ -230,37 +261,6 @@ class VJepaAc : public wm::Model {
   }
   static at::Tensor sliced(const at::Tensor& tensor, int64_t steps) {
     return tensor.defined() ? tensor.slice(1, 0, steps) : tensor;
-  }
-
-  // MPC step: context frames video [B, C, 3, H, W], the C-1 actions executed between them, the
-  // context states, a goal frame [B, 3, H, W] -> the first action of the CEM plan per clip
-  wm::TensorMap plan(const wm::Batch& batch) {
-    torch::NoGradGuard no_grad;
-    const auto& video = batch.at("video");
-    auto goal = batch.at("goal");
-    if (goal.scalar_type() == torch::kUInt8) goal = goal.to(torch::kFloat32) / 255.0;
-    int64_t clips = video.size(0), context = video.size(1);
-    auto latents = encoder_->forward(video);
-    auto goal_latents = encoder_->forward(goal.unsqueeze(1)).select(1, 0);  // [B, N, D]
-    auto past = context > 1 ? actions_of(batch, context - 1)
-                            : torch::zeros({clips, 0, action_size_}, latents.options());
-    auto states = states_of(batch);
-    std::vector<at::Tensor> actions, energies;
-    for (int64_t b = 0; b < clips; ++b) {
-      auto energy = [&](const at::Tensor& candidates) {  // [S, H, A] raw -> [S]
-        int64_t samples = candidates.size(0);
-        auto all = torch::cat({past[b].unsqueeze(0).expand({samples, -1, -1}),
-                               normalise(candidates.to(latents.device()))}, 1);
-        auto state = states.defined() ? states[b].unsqueeze(0).expand({samples, -1, -1}) : states;
-        auto imagined = wm::nn::imagine(predictor(), latents[b].unsqueeze(0).expand({samples, -1, -1, -1}),
-                                        all, state, cem_.horizon);
-        return (imagined.select(1, cem_.horizon - 1) - goal_latents[b]).abs().mean({1, 2}).cpu();
-      };
-      auto result = wm::plan::cem(energy, action_size_, cem_);
-      actions.push_back(result.mean[0]);
-      energies.push_back(torch::tensor(result.energy, torch::kFloat32));
-    }
-    return {{"action", torch::stack(actions)}, {"plan_energy", torch::stack(energies)}};
   }
 
   int64_t action_size_, state_size_, auto_steps_;

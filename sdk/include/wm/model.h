@@ -58,6 +58,21 @@ class Model : public Component {
   virtual TensorMap encode(const Batch& batch);
 };
 
+//---- optional capability: acting ----
+
+// A model that chooses actions (a policy, or a planner toward a goal) also derives Policy; the
+// rollout and collect procedures find it with dynamic_cast<wm::Policy*>(&model) for
+// `policy: model`. A model that does not derive it is refused there with its name.
+class Policy {
+ public:
+  virtual ~Policy();
+  // A batch of one episode's recent past: the observation keys the procedure stacks over time
+  // (`history_keys`, e.g. video [1, C, 3, H, W], state [1, C, S]), the C-1 `actions` between
+  // them, and the other observation keys as they are (e.g. a `goal` frame [1, 3, H, W]).
+  // Returns at least `action` [1, A]; more keys (e.g. `plan_energy`) are logged.
+  virtual TensorMap act(const Batch& observations) = 0;
+};
+
 //---- a model built on one torch::nn::Module ----
 
 // Implements parameters, state, set_training and to_device from the module, so a LibTorch model

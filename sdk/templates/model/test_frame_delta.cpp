@@ -9,7 +9,7 @@
 namespace {
 
 // the built-in synthetic dataset gives video and 2-D actions
-const char* kData = "{samples: 8, frames: 4, size: 16}";
+const char* kData = "{samples: 8, frames: 4, size: 16, push: 0.05}";
 
 TEST(FrameDelta, PassesTheContractChecks) {
   wm::testing::CheckOptions options;
@@ -24,19 +24,17 @@ TEST(FrameDelta, StartsAsCopyLastAndLearns) {
   // untrained, the prediction is frame t
   auto video = batch.at("video");
   EXPECT_TRUE(torch::allclose(outputs.at("prediction"), video.slice(1, 0, video.size(1) - 1)));
-  // a few optimiser steps lower the loss
+  // optimiser steps on one batch lower its loss below copying the last frame's
   std::vector<torch::Tensor> parameters;
   for (auto& [name, tensor] : model->parameters()) parameters.push_back(tensor);
-  torch::optim::Adam adam(parameters, 1e-2);
-  double first = model->loss(batch).loss.item<double>(), last = first;
-  for (int step = 0; step < 30; ++step) {
+  torch::optim::Adam adam(parameters, 1e-3);
+  double copy_last = model->loss(batch).loss.item<double>();
+  for (int step = 0; step < 100; ++step) {
     adam.zero_grad();
-    auto loss = model->loss(batch).loss;
-    loss.backward();
+    model->loss(batch).loss.backward();
     adam.step();
-    last = loss.item<double>();
   }
-  EXPECT_LT(last, first);
+  EXPECT_LT(model->loss(batch).loss.item<double>(), 0.9 * copy_last);
 }
 
 }  // namespace
