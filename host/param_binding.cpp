@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "wm/error.h"
+#include "wm/io/frame_records.h"  // split_list
 
 namespace wm {
 
@@ -73,21 +74,6 @@ std::string resolve_path(const std::string& text, const SourceLoc& loc) {
   return (std::filesystem::absolute(base) / path).lexically_normal().string();
 }
 
-// "a, b,c" -> {a, b, c}: blanks around items and empty items dropped
-StringList split_commas(const std::string& text) {
-  StringList items;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = std::min(text.find(',', start), text.size());
-    std::string item = text.substr(start, comma - start);
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) items.push_back(item);
-    start = comma + 1;
-  }
-  return items;
-}
-
 }  // namespace
 
 Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::string& key_path) {
@@ -150,7 +136,7 @@ Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::st
       return values;
     }
     case ParamType::Strings: {
-      if (node.is_scalar()) return split_commas(node.scalar);  // the older `a, b` form
+      if (node.is_scalar()) return io::split_list(node.scalar);  // the older `a, b` form
       if (!node.is_sequence()) type_error(spec, node, key_path);
       StringList values;
       for (size_t i = 0; i < node.items.size(); ++i) {

@@ -45,6 +45,11 @@ TEST(Conformance, PredictionAndTargetOfDifferentShapesAreCaught) {
               ElementsAre(AllOf(StartsWith("predict: 'prediction' is"), HasSubstr("but 'target' is"))));
 }
 
+TEST(Conformance, ALossWithoutAGraphIsCaught) {
+  EXPECT_THAT(testing::conformance(broken_plugin("loss")),
+              ElementsAre("loss: loss() has no graph back to the parameters"));
+}
+
 TEST(Conformance, AnEnvThatTakesAWrongSizeActionIsCaught) {
   EXPECT_THAT(testing::conformance(broken_plugin("bad_action")),
               ElementsAre("bad action: step() with 5 values instead of 2 did not throw wm::Error"));

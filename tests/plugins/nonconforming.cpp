@@ -81,6 +81,30 @@ class Shrink : public wm::Model {
 WM_PLUGIN(wm::Model, Shrink, WM_TEST_PLUGIN_NAME, "0.0.1", "test: predicts the wrong frames")
 #endif
 
+#if defined(WM_BREAKS_LOSS)
+// a trainable model whose loss has no graph back to its parameters (it was detached)
+class Detached : public wm::Model {
+ public:
+  static wm::Schema schema() { return wm::Schema{}; }
+  explicit Detached(const wm::Params&) : scale_(at::ones({1}).requires_grad_()) {}
+  std::vector<std::string> required_keys() const override { return {"video"}; }
+  wm::TensorMap predict(const wm::Batch& batch) override {
+    const auto& video = batch.at("video");
+    int64_t frames = video.size(1);
+    return {{"prediction", video.slice(1, 0, frames - 1) * scale_}, {"target", video.slice(1, 1)}};
+  }
+  wm::NamedTensors parameters() const override { return {{"scale", scale_}}; }
+  wm::LossOutput loss(const wm::Batch& batch) override {
+    auto out = predict(batch);
+    return {(out.at("prediction") - out.at("target")).pow(2).mean().detach(), {}, 0};
+  }
+
+ private:
+  at::Tensor scale_;
+};
+WM_PLUGIN(wm::Model, Detached, WM_TEST_PLUGIN_NAME, "0.0.1", "test: a loss without a graph")
+#endif
+
 #if defined(WM_BREAKS_BAD_ACTION)
 // an environment that takes an action of any size
 class Walker : public wm::Env {
