@@ -172,9 +172,9 @@ void check_data_ref(const ParamSpec& spec, const std::string& name,
 
 // one map bound against `schema`. `nested` is set for a host section: its keys may sit beside
 // the typed ones, and messages speak of keys instead of the parameters of `owner`.
-Params bind(const Schema& schema, const std::vector<NestedKey>* nested, const ConfigNode* node,
-            const std::string& key_path, const std::string& owner, const SourceLoc& owner_loc,
-            const std::vector<std::string>* data_names) {
+Params bind_schema(const Schema& schema, const std::vector<NestedKey>* nested, const ConfigNode* node,
+                   const std::string& key_path, const std::string& owner, const SourceLoc& owner_loc,
+                   const std::vector<std::string>* data_names) {
   bool section = nested != nullptr;
   Params params(section ? (key_path.empty() ? "the experiment" : key_path) : owner);
   if (node && !node->is_null() && !node->is_map())
@@ -228,12 +228,12 @@ Params bind(const Schema& schema, const std::vector<NestedKey>* nested, const Co
 Params bind_params(const Schema& schema, const ConfigNode* node, const std::string& key_path,
                    const std::string& owner, const SourceLoc& owner_loc,
                    const std::vector<std::string>* data_names) {
-  return bind(schema, nullptr, node, key_path, owner, owner_loc, data_names);
+  return bind_schema(schema, nullptr, node, key_path, owner, owner_loc, data_names);
 }
 
 Params bind_params(const SectionSchema& section, const ConfigNode& node,
                    const std::string& key_path) {
-  return bind(section.keys, &section.nested, &node, key_path, "", node.loc, nullptr);
+  return bind_schema(section.keys, &section.nested, &node, key_path, "", node.loc, nullptr);
 }
 
 }  // namespace wm
