@@ -3,6 +3,7 @@
 #include "config_node.h"
 #include "param_binding.h"
 #include "plugin_registry.h"
+#include "wm/error.h"
 
 namespace wm {
 
@@ -14,10 +15,22 @@ Host::Host(const std::vector<std::filesystem::path>& plugin_dirs) {
 
 Host::~Host() = default;
 
+namespace {
+bool is_file(const std::string& plugin) {
+  return plugin.find('/') != std::string::npos || std::filesystem::path(plugin).extension() == ".so";
+}
+}  // namespace
+
+const LoadedPlugin& Host::plugin(const std::string& plugin) {
+  if (is_file(plugin)) return registry_->load_file(plugin);
+  if (const LoadedPlugin* found = registry_->find(plugin)) return *found;
+  std::vector<std::string> known;
+  for (const auto* entry : registry_->list()) known.push_back(entry->name());
+  throw Error("unknown plugin '" + plugin + "'" + did_you_mean(plugin, known));
+}
+
 const LoadedPlugin& Host::plugin(Kind kind, const std::string& plugin) {
-  bool is_file = plugin.find('/') != std::string::npos ||
-                 std::filesystem::path(plugin).extension() == ".so";
-  const LoadedPlugin& found = is_file ? registry_->load_file(plugin) : registry_->get(kind, plugin);
+  const LoadedPlugin& found = is_file(plugin) ? registry_->load_file(plugin) : registry_->get(kind, plugin);
   if (found.kind() != kind)
     throw Error(plugin + " is a " + kind_name(found.kind()) + " plugin, not a " + kind_name(kind));
   return found;

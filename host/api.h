@@ -31,8 +31,9 @@ class Host {
   }
   std::shared_ptr<Component> make_component(Kind kind, const std::string& plugin,
                                             const std::string& params_yaml);
-  // the plugin a name or file refers to, loaded and checked
+  // the plugin a name or file refers to, loaded and checked; of `kind`, or of any kind
   const LoadedPlugin& plugin(Kind kind, const std::string& plugin);
+  const LoadedPlugin& plugin(const std::string& plugin);
 
   PluginRegistry& registry() { return *registry_; }
 

@@ -152,13 +152,13 @@ int run_cli(int argc, char** argv) {
     for (const auto& dir : options.plugin_dirs)
       if (!std::filesystem::is_directory(dir))
         throw Error("--plugin-path " + dir + ": no such folder");
+    if (options.command == "check") return command_check(options);  // loads through the test kit
     PluginRegistry registry(PluginRegistry::default_search_path(options.plugin_dirs));
     if (options.command == "run")
       return run_plan(plan_experiment(options, registry), options, registry);
     if (options.command == "validate") return command_validate(options, registry);
     if (options.command == "list") return command_list(options, registry);
     if (options.command == "describe") return command_describe(options, registry);
-    if (options.command == "check") return command_check(options);
     throw Error("unknown command '" + options.command + "'" +
                 did_you_mean(options.command, {"run", "validate", "list", "describe", "check"}) +
                 "; commands: run, validate, list, describe, check");

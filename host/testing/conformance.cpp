@@ -300,19 +300,6 @@ void check_env(Findings& findings, const std::string& plugin, const CheckOptions
   });
 }
 
-const LoadedPlugin& find_plugin(const std::string& plugin) {
-  auto& registry = host().registry();
-  bool is_file = plugin.find('/') != std::string::npos ||
-                 std::filesystem::path(plugin).extension() == ".so";
-  const LoadedPlugin* found = is_file ? &registry.load_file(plugin) : registry.find(plugin);
-  if (!found) {
-    std::vector<std::string> known;
-    for (const auto* entry : registry.list()) known.push_back(entry->name());
-    throw Error("unknown plugin '" + plugin + "'" + did_you_mean(plugin, known));
-  }
-  return *found;
-}
-
 Findings documentation(const LoadedPlugin& plugin) {
   Findings findings;
   if (!plugin.info->summary || !*plugin.info->summary) findings.push_back("documented: the plugin has no summary");
@@ -324,7 +311,7 @@ Findings documentation(const LoadedPlugin& plugin) {
 }  // namespace
 
 std::vector<std::string> conformance(const std::string& plugin, const CheckOptions& options) {
-  const LoadedPlugin& found = find_plugin(plugin);
+  const LoadedPlugin& found = host().plugin(plugin);
   const std::string& name = plugin;
   Findings findings = documentation(found);
   switch (found.kind()) {
@@ -338,7 +325,7 @@ std::vector<std::string> conformance(const std::string& plugin, const CheckOptio
 
 std::vector<std::string> metric_conformance(const std::string& plugin, const std::string& params,
                                             const TensorMap& first, const TensorMap& second) {
-  const LoadedPlugin& found = find_plugin(plugin);
+  const LoadedPlugin& found = host().plugin(plugin);
   if (found.kind() != Kind::Metric) throw Error(plugin + " is not a metric plugin");
   Findings findings = documentation(found);
   check_metric_inputs(findings, plugin, params, first, second, "the given inputs");
