@@ -1,5 +1,6 @@
 #include "catalog.h"
 
+#include "analysis/analysis.h"
 #include "engine/transforms.h"
 #include "experiment.h"
 #include "plugin_registry.h"
@@ -22,6 +23,7 @@ const char* entry_kind_name(EntryKind kind) {
     case EntryKind::Metric: return "metric plugin";
     case EntryKind::Procedure: return "procedure";
     case EntryKind::Transform: return "transform";
+    case EntryKind::Analysis: return "analysis step";
     case EntryKind::Section: return "section";
   }
   return "?";
@@ -35,6 +37,7 @@ const char* entry_kind_plural(EntryKind kind) {
     case EntryKind::Metric: return kind_plural(Kind::Metric);
     case EntryKind::Procedure: return "procedures";
     case EntryKind::Transform: return "transforms";
+    case EntryKind::Analysis: return "analysis";
     case EntryKind::Section: return "sections";
   }
   return "?";
@@ -44,7 +47,7 @@ const std::vector<EntryKind>& entry_kinds() {
   static const std::vector<EntryKind> kinds = {EntryKind::Dataset,   EntryKind::Model,
                                                EntryKind::Env,       EntryKind::Metric,
                                                EntryKind::Procedure, EntryKind::Transform,
-                                               EntryKind::Section};
+                                               EntryKind::Analysis,  EntryKind::Section};
   return kinds;
 }
 
@@ -69,7 +72,8 @@ namespace {
 const std::vector<const Procedure*>& host_procedures() {
   static const std::vector<const Procedure*> all = {
       &train_procedure,   &evaluate_procedure, &rollout_procedure, &fit_action_scaler_procedure,
-      &tiers_procedure,   &probe_procedure,    &collect_procedure};
+      &write_fixture_procedure,
+      &tiers_procedure,   &probe_procedure,    &collect_procedure,  &load_procedure};
   return all;
 }
 
@@ -81,12 +85,19 @@ Entry section_entry(const std::string& name, const std::string& summary,
 }  // namespace
 
 void Catalog::add_host_entries() {
+  // every step also takes `name:`, bound once by the experiment binder (bind_step_name)
+  const std::vector<NestedKey> step_keys = {
+      {"name", "text", "label of the step's summary values, <procedure>[<name>]/<key> (default: "
+                       "its data or policy)"}};
   for (const Procedure* procedure : host_procedures())
     entries_.push_back({EntryKind::Procedure, procedure->name, WM_SDK_VERSION, procedure->summary,
-                        procedure->schema(), {}, procedure});
+                        procedure->schema(), step_keys, procedure});
   for (const TransformKind& transform : transform_kinds())
     entries_.push_back({EntryKind::Transform, transform.name, WM_SDK_VERSION, transform.summary,
                         transform.schema(), {}, &transform});
+  for (const analysis::StepKind& kind : analysis::step_kinds())
+    entries_.push_back({EntryKind::Analysis, kind.name, WM_SDK_VERSION, kind.summary,
+                        analysis::step_schema(kind), kind.nested, {}});
   entries_.push_back(section_entry("experiment", "the top level of an experiment file",
                                    experiment_schema()));
   entries_.push_back(section_entry("data", "one entry under `data:` (data.<name>)",

@@ -1,7 +1,7 @@
 // One catalog of the named things a config can mention: plugins of the four kinds, procedures,
-// transforms and the host's own sections. Each is an Entry {kind, name, version, summary,
-// schema, factory}; `wmhost list` and `wmhost describe` print it, and the experiment binder
-// finds procedures and transforms in it.
+// transforms, analysis steps and the host's own sections. Each is an Entry {kind, name, version,
+// summary, schema, factory}; `wmhost list` and `wmhost describe` print it, and the experiment
+// binder finds procedures and transforms in it.
 #pragma once
 #include <optional>
 #include <string>
@@ -22,7 +22,7 @@ struct TransformKind;
 //---- entries ----
 
 // the plugin kinds first, in the order of wm::Kind
-enum class EntryKind { Dataset, Model, Env, Metric, Procedure, Transform, Section };
+enum class EntryKind { Dataset, Model, Env, Metric, Procedure, Transform, Analysis, Section };
 
 const char* entry_kind_name(EntryKind kind);    // "dataset plugin", "procedure", "section", ...
 const char* entry_kind_plural(EntryKind kind);  // "datasets", "procedures": `wmhost list <plural>`

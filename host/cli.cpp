@@ -4,7 +4,9 @@
 #include <iostream>
 #include <optional>
 
+#include "analysis/analysis.h"
 #include "catalog.h"
+#include "inspect.h"
 #include "options.h"
 #include "plugin_registry.h"
 #include "procedure.h"
@@ -27,6 +29,14 @@ int command_validate(const Options& options, PluginRegistry& registry) {
   for (const auto& step : first.procedures) std::cout << " " << step.procedure->name;
   std::cout << "\n";
   return 0;
+}
+
+//---- analysis of a finished run or sweep (analysis/analysis.h) ----
+
+int command_analyze(const Options& options) {
+  if (options.args.size() != 1)
+    throw Error("analyze needs one run folder: wmhost analyze RUN_DIR [--config FILE]");
+  return analysis::analyze(options.args[0], options.config);
 }
 
 //---- the catalog: plugins, procedures, transforms, sections (catalog.h) ----
@@ -92,6 +102,7 @@ void print_header(const Entry& entry) {
     return;
   }
   if (entry.kind == EntryKind::Transform) std::cout << ", under data.<name>.transforms";
+  if (entry.kind == EntryKind::Analysis) std::cout << ", under analysis:";
   if (entry.kind == EntryKind::Section) std::cout << " of the experiment file";
   std::cout << ")\n  " << entry.summary << "\n";
 }
@@ -105,7 +116,8 @@ int command_describe(const Options& options, PluginRegistry& registry) {
     throw Error("nothing called '" + name + "'" + did_you_mean(name, catalog.names()) +
                 "; `wmhost list` shows plugins, procedures, transforms and sections");
   print_header(*entry);
-  std::cout << (entry->kind == EntryKind::Section ? "keys:\n" : "parameters:\n");
+  bool keys = entry->kind == EntryKind::Section || entry->kind == EntryKind::Analysis;
+  std::cout << (keys ? "keys:\n" : "parameters:\n");
   print_schema(entry->schema, entry->nested);
   return 0;
 }
@@ -153,15 +165,17 @@ int run_cli(int argc, char** argv) {
       if (!std::filesystem::is_directory(dir))
         throw Error("--plugin-path " + dir + ": no such folder");
     if (options.command == "check") return command_check(options);  // loads through the test kit
+    if (options.command == "analyze") return command_analyze(options);  // needs no plugins
     PluginRegistry registry(PluginRegistry::default_search_path(options.plugin_dirs));
     if (options.command == "run")
       return run_plan(plan_experiment(options, registry), options, registry);
     if (options.command == "validate") return command_validate(options, registry);
+    if (options.command == "inspect") return command_inspect(options, registry);
     if (options.command == "list") return command_list(options, registry);
     if (options.command == "describe") return command_describe(options, registry);
     throw Error("unknown command '" + options.command + "'" +
-                did_you_mean(options.command, {"run", "validate", "list", "describe", "check"}) +
-                "; commands: run, validate, list, describe, check");
+                did_you_mean(options.command, {"run", "validate", "analyze", "inspect", "list", "describe", "check"}) +
+                "; commands: run, validate, analyze, inspect, list, describe, check");
   } catch (const UsageError& e) {
     std::cerr << "error: " << e.what() << " (wmhost --help shows the options)\n";
     return 2;

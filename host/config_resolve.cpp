@@ -116,6 +116,8 @@ void apply_override(ConfigNode& root, const std::string& assignment, int positio
 
 namespace {
 
+const char* const kRunDir = "run.dir";
+
 class Interpolator {
  public:
   explicit Interpolator(ConfigNode& root) : root_(root) {}
@@ -132,14 +134,16 @@ class Interpolator {
   }
 
  private:
-  void resolve_scalar(ConfigNode& node, const std::string& path) {
+  void resolve_scalar(ConfigNode& node, const std::string& path, size_t from = 0) {
     const std::string& text = node.scalar;
-    size_t start = text.find("${");
+    size_t start = text.find("${", from);
     if (start == std::string::npos) return;
     size_t end = text.find('}', start);
     if (end == std::string::npos)
       throw ConfigError(node.loc, path, "unclosed '${' in '" + text + "'");
     std::string reference = text.substr(start + 2, end - start - 2);
+    // ${run.dir} stays as it is until the run has a folder (resolve_run_dir)
+    if (reference == kRunDir) return resolve_scalar(node, path, end + 1);
 
     // a whole-value reference copies the target node, whatever its type
     if (start == 0 && end + 1 == text.size() && reference.rfind("env:", 0) != 0) {
@@ -160,7 +164,7 @@ class Interpolator {
       replacement = value.scalar;
     }
     node.scalar = text.substr(0, start) + replacement + text.substr(end + 1);
-    resolve_scalar(node, path);  // the rest of the text may hold more references
+    resolve_scalar(node, path, start);  // the rest of the text may hold more references
   }
 
   ConfigNode target(const std::string& reference, const SourceLoc& use_site,
@@ -209,6 +213,34 @@ class Interpolator {
 void interpolate(ConfigNode& root) {
   Interpolator interpolator(root);
   interpolator.resolve(root, "");
+}
+
+//---- the run folder ----
+
+namespace {
+
+bool replace_run_dir(ConfigNode& node, const std::string& dir) {
+  bool found = false;
+  if (node.is_scalar()) {
+    for (size_t at = node.scalar.find(kRunDirReference); at != std::string::npos;
+         at = node.scalar.find(kRunDirReference, at + dir.size())) {
+      node.scalar.replace(at, std::string(kRunDirReference).size(), dir);
+      found = true;
+    }
+  }
+  for (auto& [key, child] : node.entries) found = replace_run_dir(child, dir) || found;
+  for (auto& item : node.items) found = replace_run_dir(item, dir) || found;
+  return found;
+}
+
+}  // namespace
+
+bool mentions_run_dir(const std::string& text) {
+  return text.find(kRunDirReference) != std::string::npos;
+}
+
+bool resolve_run_dir(ConfigNode& root, const std::filesystem::path& dir) {
+  return replace_run_dir(root, std::filesystem::absolute(dir).lexically_normal().string());
 }
 
 }  // namespace wm

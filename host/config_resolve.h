@@ -22,6 +22,13 @@ void set_value(ConfigNode& root, const std::string& dotted, const ConfigNode& va
 
 // Resolves every ${path.to.key} and ${env:VAR} / ${env:VAR,default} in place.
 // A whole-value reference copies the target (maps and lists too); an embedded one splices text.
+// ${run.dir} is left as it is: the run folder exists only when the run starts.
 void interpolate(ConfigNode& root);
+
+// ${run.dir}: the run's folder (a sweep point's own folder), absolute. resolve_run_dir replaces
+// it everywhere in the tree and says whether there was any.
+inline const char* const kRunDirReference = "${run.dir}";
+bool mentions_run_dir(const std::string& text);
+bool resolve_run_dir(ConfigNode& root, const std::filesystem::path& dir);
 
 }  // namespace wm

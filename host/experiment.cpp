@@ -1,6 +1,9 @@
 #include "experiment.h"
 
+#include <cmath>
+
 #include "catalog.h"
+#include "config_resolve.h"
 #include "procedure.h"
 #include "wm/error.h"
 #include "wm/io/action_scaler.h"
@@ -45,11 +48,15 @@ const SectionSchema& experiment_schema() {
                         "data`"},
         {"model", "map", "the model: {plugin, params}"},
         {"env", "map", "the environment: {plugin, params}"},
+        {"envs", "map", "more named environments, each {plugin, params}; rollout and collect "
+                        "pick one with `env: NAME`"},
         {"metrics", "list", "the metrics, each {plugin, params, name}"},
         {"baselines", "list", "models evaluate can score beside the model (`evaluate: {baseline: "
                               "NAME}`), each {plugin, params, name}; default [{plugin: copy_last}]"},
         {"procedure", "list", "the steps, each {name: {params}}: `wmhost list procedures`"},
         {"sweep", "map", "grid of key.path: [values]; one run per point"},
+        {"analysis", "list", "steps run on the sweep's summary once every point is done, each "
+                             "{kind: {keys}}: `wmhost list analysis`; again with `wmhost analyze`"},
     };
     return top;
   }();
@@ -61,10 +68,14 @@ const SectionSchema& data_entry_schema() {
     SectionSchema data = component_schema(Kind::Dataset);
     data.keys
         .choice("split", "all", {"train", "val", "test", "all"},
-                "the part of the data set to use, chosen by a seeded hash of each sample id")
+                "the part of the data set to use, chosen by a seeded hash of each sample's group")
         .reals("fractions", {0.7, 0.15, 0.15}, "shares of train, val and test").range(0, 1)
-        .real("subset", 1.0, "fraction of the split to keep; smaller subsets nest in larger ones")
-        .range(0, 1)
+        .text("split_by", "group",
+              "what a split keeps together: group (the dataset's video or episode), sample (each "
+              "id alone), or a regex whose first capture on the id is the group")
+        .real("subset", 1.0, "up to 1: fraction of the split to keep; above 1: an exact count "
+                             "of samples; smaller subsets nest in larger ones")
+        .at_least(0)
         .integer("split_seed", 0, "changes which samples land in which split and subset")
         .at_least(0)
         .path("ids", "a file of the sample ids to keep, one per line (e.g. a tier from `tiers`)")
@@ -74,6 +85,9 @@ const SectionSchema& data_entry_schema() {
     data.nested.push_back({"transforms", "list",
                            "steps the loader applies, each {name: {params}}: `wmhost list "
                            "transforms`"});
+    data.nested.push_back({"batch_transforms", "list",
+                           "MixUp / CutMix of collated training batches: [{mixup: {alpha: 0.2, p: "
+                           "0.5}}, {cutmix: {alpha: 1.0, p: 0.5}}]"});
     return data;
   }();
   return section;
@@ -169,23 +183,43 @@ std::shared_ptr<const TransformPipeline> bind_transforms(const ConfigNode* list,
   return pipeline;
 }
 
+// under the run folder: a file an earlier step writes, checked when its consumer is built
+bool under_run_dir(const std::filesystem::path& run_dir, const std::string& path) {
+  if (mentions_run_dir(path)) return true;
+  if (run_dir.empty()) return false;
+  auto relative = std::filesystem::path(path).lexically_normal().lexically_relative(
+      std::filesystem::absolute(run_dir).lexically_normal());
+  return !relative.empty() && *relative.begin() != "..";
+}
+
 DataSpec bind_data(const ConfigNode& node, const std::string& key_path, PluginRegistry& registry,
-                   const std::vector<std::string>& data_names) {
+                   const std::vector<std::string>& data_names, const std::filesystem::path& run_dir) {
   require_map(node, key_path);
   Params keys = bind_params(data_entry_schema(), node, key_path);
   DataSpec spec;
   static_cast<ComponentSpec&>(spec) =
       bind_component(node, keys, key_path, Kind::Dataset, registry, data_names);
   spec.transforms = bind_transforms(node.find("transforms"), key_path + ".transforms");
+  spec.batch_transforms = bind_batch_transforms(node.find("batch_transforms"), key_path + ".batch_transforms");
   spec.workers = keys.get<int64_t>("workers");
   spec.prefetch = keys.get<int64_t>("prefetch");
   spec.split.split = keys.get<std::string>("split");
   spec.split.fractions = keys.get<RealList>("fractions");
   spec.split.subset = keys.get<double>("subset");
+  if (spec.split.subset > 1 && spec.split.subset != std::floor(spec.split.subset))
+    throw keys.error("subset", "is neither a fraction (at most 1) nor a whole number of samples");
+  spec.split.split_by = keys.get<std::string>("split_by");
+  try {
+    check_split_by(spec.split.split_by);
+  } catch (const Error& e) {
+    throw keys.error("split_by", e.what());
+  }
+  spec.keys = keys;
   spec.split.seed = static_cast<uint64_t>(keys.get<int64_t>("split_seed"));
-  // the files are read now, so a bad one fails validation
+  // the files are read now, so a bad one fails validation; one under ${run.dir} is read when
+  // the entry is built, after the steps before it have written it
   spec.action_scaler = keys.get<std::string>("action_scaler");
-  if (!spec.action_scaler.empty()) {
+  if (!spec.action_scaler.empty() && !under_run_dir(run_dir, spec.action_scaler)) {
     try {
       io::ActionScaler::load(spec.action_scaler);
     } catch (const Error& e) {
@@ -193,7 +227,7 @@ DataSpec bind_data(const ConfigNode& node, const std::string& key_path, PluginRe
     }
   }
   spec.ids = keys.get<std::string>("ids");
-  if (!spec.ids.empty()) {
+  if (!spec.ids.empty() && !under_run_dir(run_dir, spec.ids)) {
     try {
       spec.listed_ids = read_id_list(spec.ids);
       if (spec.listed_ids.empty()) throw Error(spec.ids + ": the id list is empty");
@@ -204,12 +238,42 @@ DataSpec bind_data(const ConfigNode& node, const std::string& key_path, PluginRe
   return spec;
 }
 
+// metrics label their values by name: two of one name would overwrite each other in evaluate
+void check_metric_names(const std::vector<ComponentSpec>& metrics) {
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    if (metrics[i].name == "samples" || metrics[i].name == "skipped_samples")
+      throw ConfigError(metrics[i].loc, metrics[i].key_path,
+                        "the name '" + metrics[i].name + "' is taken by evaluate's own count; "
+                        "give the metric another `name:`");
+    for (size_t j = 0; j < i; ++j)
+      if (metrics[j].name == metrics[i].name)
+        throw ConfigError(metrics[i].loc, metrics[i].key_path,
+                          "metric name '" + metrics[i].name + "' is also the name of " +
+                              metrics[j].where() + "; their values would overwrite each other: "
+                              "give one of them a `name:` (e.g. name: " + metrics[i].name + "_2)");
+  }
+}
+
+// every step's optional `name:`, taken out of its parameters here so no procedure declares it:
+// it labels the step's summary values (`evaluate[NAME]/psnr`)
+std::string bind_step_name(ConfigNode& params, const std::string& key_path) {
+  const ConfigNode* named = params.is_map() ? params.find("name") : nullptr;
+  if (!named) return "";
+  std::string label = named->is_scalar() ? named->scalar : "";
+  if (label.empty() || label.find_first_of("[]/") != std::string::npos)
+    throw ConfigError(named->loc, key_path + ".name",
+                      "expected a label without '[', ']' or '/' (it names the step's summary "
+                      "values, e.g. name: ood gives evaluate[ood]/psnr)");
+  params.erase("name");
+  return label;
+}
+
 // the sections a procedure declares it needs (Procedure::needs)
 void check_needs(const Experiment& experiment, const ProcedureSpec& step) {
   const Procedure::Needs& needs = step.procedure->needs;
   if (needs.model && !experiment.model)
     throw ConfigError(step.loc, step.key_path, "needs a `model:` section");
-  if (needs.env && !experiment.env)
+  if (needs.env && !experiment.env && experiment.envs.empty())
     throw ConfigError(step.loc, step.key_path, "needs an `env:` section");
   if (needs.metrics && experiment.metrics.empty())
     throw ConfigError(step.loc, step.key_path, "needs at least one entry under `metrics:`");
@@ -235,17 +299,45 @@ ProcedureSpec bind_procedure(const ConfigNode& node, const std::string& key_path
   spec.loc = node.loc;
   spec.procedure = entry->procedure();
   check_needs(experiment, spec);
-  spec.params = bind_params(entry->schema, &params, spec.key_path, "procedure '" + name + "'",
+  ConfigNode own = params;
+  spec.label = bind_step_name(own, spec.key_path);
+  spec.params = bind_params(entry->schema, &own, spec.key_path, "procedure '" + name + "'",
                             node.loc, &data_names);
+  if (spec.label.empty())
+    for (const char* key : {"data", "policy"})
+      if (spec.params.has(key)) {
+        spec.label = spec.params.get<std::string>(key);
+        break;
+      }
   if (spec.procedure->check) spec.procedure->check(experiment, spec);
   return spec;
 }
 
+// two steps reporting under one summary key prefix would overwrite each other's values
+void check_step_labels(const std::vector<ProcedureSpec>& steps) {
+  std::map<std::string, const ProcedureSpec*> seen;
+  for (const auto& step : steps) {
+    std::string prefix = summary_key(step.procedure->name, step.label, "");
+    auto [first, fresh] = seen.emplace(prefix, &step);
+    if (fresh) continue;
+    throw ConfigError(step.loc, step.key_path,
+                      "reports as " + prefix + "..., like " + first->second->key_path + " at " +
+                          first->second->loc.str() + ", and would overwrite its summary values; "
+                          "give one of them a `name:` (e.g. name: after_training)");
+  }
+}
+
 }  // namespace
 
-Experiment validate_experiment(const ConfigNode& resolved, PluginRegistry& registry) {
+bool written_by_run(const Experiment& experiment, const std::string& path) {
+  return under_run_dir(experiment.run_dir, path);
+}
+
+Experiment validate_experiment(const ConfigNode& resolved, PluginRegistry& registry,
+                               const std::filesystem::path& run_dir) {
   Experiment experiment;
   experiment.resolved = resolved;
+  experiment.run_dir = run_dir;
   require_map(resolved, "");
   Params top = bind_params(experiment_schema(), resolved, "");
   experiment.name = top.get<std::string>("experiment");
@@ -261,18 +353,24 @@ Experiment validate_experiment(const ConfigNode& resolved, PluginRegistry& regis
     require_map(*data, "data");
     data_names = data->keys();
     for (const auto& [key, node] : data->entries)
-      experiment.data.emplace(key, bind_data(node, "data." + key, registry, data_names));
+      experiment.data.emplace(key, bind_data(node, "data." + key, registry, data_names, run_dir));
   }
   if (const ConfigNode* model = resolved.find("model"))
     experiment.model = bind_component(*model, "model", Kind::Model, registry, data_names);
   if (const ConfigNode* env = resolved.find("env"))
     experiment.env = bind_component(*env, "env", Kind::Env, registry, data_names);
+  if (const ConfigNode* envs = resolved.find("envs")) {
+    require_map(*envs, "envs");
+    for (const auto& [key, node] : envs->entries)
+      experiment.envs.emplace(key, bind_component(node, "envs." + key, Kind::Env, registry, data_names));
+  }
   if (const ConfigNode* metrics = resolved.find("metrics")) {
     if (!metrics->is_sequence())
       throw ConfigError(metrics->loc, "metrics", "expected a list of {plugin: ...} entries");
     for (size_t i = 0; i < metrics->items.size(); ++i)
       experiment.metrics.push_back(bind_component(metrics->items[i], "metrics." + std::to_string(i),
                                                   Kind::Metric, registry, data_names));
+    check_metric_names(experiment.metrics);
   }
 
   // baselines: named models; without the section, copy_last (when that plugin is here)
@@ -295,6 +393,8 @@ Experiment validate_experiment(const ConfigNode& resolved, PluginRegistry& regis
   for (size_t i = 0; i < steps->items.size(); ++i)
     experiment.procedures.push_back(bind_procedure(
         steps->items[i], "procedure." + std::to_string(i), experiment, data_names));
+  check_step_labels(experiment.procedures);
+  experiment.analysis = analysis::bind_steps(resolved.find("analysis"));
   return experiment;
 }
 

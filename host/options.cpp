@@ -18,6 +18,8 @@ const char* kUsage =
     "commands:\n"
     "  run EXP.yaml [key.path=value ...]   run an experiment (or every point of its sweep)\n"
     "  validate EXP.yaml [key=value ...]   check an experiment without running it\n"
+    "  analyze RUN_DIR [--config FILE]     run the analysis: steps again on a finished run or sweep\n"
+    "  inspect EXP.yaml data.<name>        per-key statistics of a data entry's first batches\n"
     "  list [datasets|models|envs|metrics] list the plugins found\n"
     "  describe NAME                       a plugin's, procedure's or transform's parameters\n"
     "  check PLUGIN                        run the contract checks on a plugin (name or .so)\n"
@@ -47,7 +49,10 @@ const std::vector<OptionSpec>& option_table() {
       {"plugin-path", 'p', "DIR",   &Options::plugin_dirs, "extra folder to search for plugins (repeatable; also WMHOST_PLUGIN_PATH)"},
       {"out",         'o', "DIR",   &Options::out,         "run directory (default runs/<experiment>/<time>)"},
       {"dry-run",     'n', nullptr, &Options::dry_run,     "resolve and validate, print, write nothing"},
+      {"config",      'c', "FILE",  &Options::config,      "analyze: the experiment file whose analysis: to run (default: RUN_DIR's own)"},
       {"verbose",     'v', nullptr, &Options::verbose,     "log debug details"},
+      {"batches",     0,   "N",     &Options::batches,     "inspect: batches to read (default 1)"},
+      {"batch-size",  0,   "B",     &Options::batch_size,  "inspect: samples per batch (default 8)"},
       {"params",      0,   "YAML",  &Options::params,      "check: the plugin's params, e.g. '{depth: 2}'"},
       {"data",        0,   "NAME",  &Options::data,        "check: the dataset plugin feeding a model or metric (default synthetic)"},
       {"data-params", 0,   "YAML",  &Options::data_params, "check: that dataset's params"},

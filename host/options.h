@@ -11,10 +11,12 @@ namespace wm {
 //---- what the command line asks for ----
 
 struct Options {
-  std::string command;                   // run, validate, list, describe, check; "" when none
+  std::string command;                   // run, validate, analyze, list, describe, check; "" when none
   std::vector<std::string> args;         // the words after it: EXP.yaml then key.path=value, a name
   std::vector<std::string> plugin_dirs;  // --plugin-path, in the order given
   std::string out;                       // --out, or "" for runs/<experiment>/<time>
+  std::string config;                    // analyze: --config, or "" for the run folder's own
+  std::string batches, batch_size;       // inspect: --batches, --batch-size ("" for 1 and 8)
   bool dry_run = false;
   bool verbose = false;
   bool help = false, version = false;  // asked for

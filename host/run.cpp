@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "config_resolve.h"
 #include "procedure.h"
 #include "wm/io/action_scaler.h"
 #include "wm/io/json.h"
@@ -53,78 +54,21 @@ class RunLogFile {
   std::shared_ptr<spdlog::sinks::sink> sink_;
 };
 
-void check_keys(const RunContext& context) {
-  if (!context.model) return;
-  auto needed = context.model->required_keys();
-  for (const auto& [name, dataset] : context.data) {
-    std::vector<std::string> have;
-    for (const auto& key : dataset->keys()) have.push_back(key.name);
-    for (const auto& key : needed)
-      if (std::find(have.begin(), have.end(), key) == have.end())
-        throw Error("model '" + context.experiment.model->plugin->name() + "' needs key '" + key +
-                    "', which data." + name + " ('" + context.experiment.data.at(name).plugin->name() +
-                    "') does not provide (it has: " + join(have) + ")");
-  }
-}
-
-void run_procedures(const Experiment& experiment, PluginRegistry& registry, RunContext& context) {
+void run_procedures(const Experiment& experiment, RunContext& context) {
   int threads = set_compute_threads(experiment.threads);
   reuse_freed_memory();
   require_device(experiment.device);
   log().info("threads {}, device {}, seed {}", threads, experiment.device, experiment.seed);
-  // before any plugin exists: weight initialisation and every draw after it follow the seed
+  // the model's weights follow the seed alone (RunContext::model reseeds before building it)
   train::seed_everything(static_cast<uint64_t>(experiment.seed));
-
-  for (const auto& [name, spec] : experiment.data) {
-    auto base = registry.create<Dataset>(*spec.plugin, spec.params, spec.where());
-    if (!spec.action_scaler.empty()) {
-      try {
-        base = std::make_shared<io::ScaledActionsDataset>(
-            base, io::ActionScaler::load(spec.action_scaler), spec.action_scaler);
-      } catch (const Error& e) {
-        throw Error(spec.where() + ": " + e.what());
-      }
-    }
-    if (!spec.ids.empty()) {
-      auto listed = std::make_shared<ListedDataset>(base, spec.listed_ids, spec.ids);
-      log().info("data.{}: {} samples listed in {}{}", name, listed->size(), spec.ids,
-                 listed->missing() ? fmt::format(" ({} listed ids not in the data)", listed->missing())
-                                   : std::string());
-      base = listed;
-    }
-    auto dataset = spec.split.split == "all" && spec.split.subset >= 1.0
-                       ? base
-                       : std::make_shared<SplitDataset>(base, spec.split);
-    log().info("data.{}: {} ({} of {} samples)", name, spec.plugin->name(), dataset->size(),
-               base->size());
-    spec.transforms->check_keys(dataset->keys());  // e.g. a flip that would leave actions unmirrored
-    context.data.emplace(name, dataset);
-  }
-  if (experiment.model) {
-    context.model = registry.create<Model>(*experiment.model->plugin, experiment.model->params,
-                                           experiment.model->where());
-    context.model->to_device(experiment.device);
-  }
-  for (const auto& spec : experiment.baselines) {
-    auto baseline = registry.create<Model>(*spec.plugin, spec.params, spec.where());
-    baseline->to_device(experiment.device);
-    context.baselines[spec.name] = baseline;
-  }
-  if (experiment.env)
-    context.env = registry.create<Env>(*experiment.env->plugin, experiment.env->params,
-                                       experiment.env->where());
-  context.make_metrics = [&experiment, &registry] {
-    RunContext::Metrics metrics;
-    for (const auto& spec : experiment.metrics)
-      metrics.emplace_back(spec.name, registry.create<Metric>(*spec.plugin, spec.params, spec.where()));
-    return metrics;
-  };
-  context.metrics = context.make_metrics();
-  check_keys(context);
+  // what names nothing under ${run.dir} is built now, so a broken entry fails before any step
+  // runs; the rest is built by the first step that needs it, after earlier steps wrote its files
+  context.build_ready();
 
   for (const auto& step : experiment.procedures) {
     log().info("--- {} ({})", step.procedure->name, step.key_path);
     auto start = std::chrono::steady_clock::now();
+    context.metrics_log.begin_step(step.label);
     step.procedure->run(context, step.params);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -148,21 +92,34 @@ std::string status_json(const RunOutcome& outcome) {
 
 }  // namespace
 
-RunOutcome execute_run(const Experiment& experiment, PluginRegistry& registry,
+RunOutcome execute_run(const Experiment& planned, PluginRegistry& registry,
                        const std::filesystem::path& dir) {
   RunOutcome outcome;
   outcome.dir = dir;
   std::filesystem::create_directories(dir);
-  io::write_file_atomic(dir / "config.yaml", to_yaml(experiment.resolved));
+  // ${run.dir} becomes this folder, and the experiment is bound again with it
+  std::optional<Experiment> bound;
+  std::exception_ptr bind_error;
+  ConfigNode config = planned.resolved;
+  if (resolve_run_dir(config, dir)) {
+    try {
+      bound = validate_experiment(config, registry, std::filesystem::absolute(dir));
+    } catch (...) {
+      bind_error = std::current_exception();
+    }
+  }
+  const Experiment& experiment = bound ? *bound : planned;
+  io::write_file_atomic(dir / "config.yaml", to_yaml(config));
   RunLogFile log_file(dir / "log.txt");
   log().info("wmhost {} | experiment '{}' | run {}", WM_SDK_VERSION, experiment.name, dir.string());
 
   auto start = std::chrono::steady_clock::now();
   try {
+    if (bind_error) std::rethrow_exception(bind_error);
     MetricsLog metrics_log(dir / "metrics.jsonl");
-    RunContext context{experiment, dir, metrics_log, {}, nullptr, nullptr, {}, {}};
+    RunContext context(experiment, registry, dir, metrics_log);
     try {
-      run_procedures(experiment, registry, context);
+      run_procedures(experiment, context);
       outcome.ok = true;
     } catch (...) {
       outcome.final_metrics = metrics_log.last_values();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "analysis/analysis.h"
 #include "config_resolve.h"
 #include "run.h"
 #include "wm/io/atomic_file.h"
@@ -72,6 +73,23 @@ int print_dry_run(const Plan& plan) {
   return 0;
 }
 
+// the experiment's `analysis:` steps on the finished run or sweep; 1 when a step failed
+int run_analysis(const Experiment& experiment, const std::filesystem::path& root) {
+  if (experiment.analysis.empty()) return 0;
+  int failed = 0;
+  try {
+    failed = analysis::run_steps(root, experiment.analysis);
+  } catch (const Error& e) {
+    std::cerr << "error: analysis: " << e.what() << "\n";
+    return 1;
+  }
+  std::cout << "analysis: " << (root / "analysis").string() << "/";
+  if (failed) std::cout << " (" << failed << " of " << experiment.analysis.size()
+                        << " steps failed; fix and re-run them with wmhost analyze " << root.string() << ")";
+  std::cout << "\n";
+  return failed ? 1 : 0;
+}
+
 int run_single(const Experiment& experiment, PluginRegistry& registry,
                const std::filesystem::path& root) {
   RunOutcome outcome = execute_run(experiment, registry, root);
@@ -86,7 +104,7 @@ int run_single(const Experiment& experiment, PluginRegistry& registry,
     return 1;
   }
   std::cout << "run finished: " << root.string() << "\n";
-  return 0;
+  return run_analysis(experiment, root);
 }
 
 // every point in its own folder under root; a point that finished earlier is skipped, the
@@ -113,7 +131,9 @@ int run_sweep(const Plan& plan, PluginRegistry& registry, const std::filesystem:
   }
   std::cout << "sweep finished: " << plan.points.size() - failures << "/" << plan.points.size()
             << " runs ok; summary: " << (root / "summary.md").string() << "\n";
-  return failures ? 1 : 0;
+  bool any_ok = failures < static_cast<int>(plan.points.size());
+  int analysis = any_ok ? run_analysis(plan.experiments.front(), root) : 0;
+  return failures || analysis ? 1 : 0;
 }
 
 }  // namespace

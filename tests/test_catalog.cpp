@@ -61,7 +61,9 @@ TEST(Catalog, DescribeDataDocumentsTheHostKeys) {
   EXPECT_THAT(out, ContainsRegex("\n  split +choice +all +one of \\{train, val, test, all\\} +the "
                                  "part of the data set to use"));
   EXPECT_THAT(out,
-              ContainsRegex("\n  subset +float +1.0 +in \\[0.0, 1.0\\] +fraction of the split"));
+              ContainsRegex("\n  subset +float +1.0 +>= 0.0 +up to 1: fraction of the split to keep; "
+                            "above 1: an exact count"));
+  EXPECT_THAT(out, ContainsRegex("\n  split_by +string +group +what a split keeps together"));
   EXPECT_THAT(out, ContainsRegex("\n  workers +int +2 +in \\[0, 256\\] +loader threads"));
   EXPECT_THAT(out, ContainsRegex("\n  action_scaler +path +\"\" +a scaler file"));
   EXPECT_THAT(out, ContainsRegex("\n  ids +path +\"\" +a file of the sample ids to keep"));
@@ -109,7 +111,7 @@ TEST(Catalog, OldCommaSeparatedConfigsStillLoad) {
   Experiment experiment = validate(
       "experiment: x\nenv: {plugin: point_mass}\n"
       "procedure: [{rollout: {history_keys: 'video, state'}},\n"
-      "            {rollout: {history_keys: [video]}}]\n");
+      "            {rollout: {history_keys: [video], name: video_only}}]\n");
   EXPECT_EQ(experiment.procedures[0].params.get<StringList>("history_keys"),
             (StringList{"video", "state"}));
   EXPECT_EQ(experiment.procedures[1].params.get<StringList>("history_keys"), (StringList{"video"}));

@@ -120,8 +120,9 @@ TEST(Cli, DescribePrintsOneLinePerParameter) {
   EXPECT_THAT(result.out, ContainsRegex("^synthetic \\(dataset plugin, version [0-9.]+\\)\n"));
   EXPECT_THAT(result.out, ContainsRegex("\n  frames +int +8 +in \\[2, 1024\\] +frames per clip\n"));
   EXPECT_THAT(result.out, ContainsRegex("\n  gravity +bool +false +pull every disc downward\n"));
-  EXPECT_THAT(wmhost("describe evaluate", dir.path()).out,
-              ContainsRegex("\n  batch_size +int +8 +>= 1 +samples per batch\n"));
+  std::string evaluate = wmhost("describe evaluate", dir.path()).out;
+  EXPECT_THAT(evaluate, ContainsRegex("\n  batch_size +int +8 +>= 1 +samples per batch\n"));
+  EXPECT_THAT(evaluate, ContainsRegex("\n  name +text +label of the step's summary values"));
   EXPECT_THAT(wmhost("describe synthetik", dir.path()).err,
               HasSubstr("nothing called 'synthetik'; did you mean 'synthetic'?"));
 }
@@ -136,7 +137,7 @@ TEST(Cli, RunWritesAFullRunDirectory) {
   EXPECT_THAT(read(run / "config.yaml"), HasSubstr("frames: 4"));  // interpolated
   EXPECT_THAT(read(run / "log.txt"), ContainsRegex("evaluate val: [0-9]+ samples"));
   std::string metrics = read(run / "metrics.jsonl");
-  EXPECT_THAT(metrics, ContainsRegex("\\{\"data\": \"val\", \"procedure\": \"evaluate\", "
+  EXPECT_THAT(metrics, ContainsRegex("\\{\"data\": \"val\", \"label\": \"val\", \"procedure\": \"evaluate\", "
                                      "\"psnr\": [0-9.]+, \"psnr/mse\": [0-9.e-]+, \"samples\": [0-9]+, "
                                      "\"skipped_samples\": 0\\}"));
   EXPECT_THAT(metrics, HasSubstr("\"procedure\": \"rollout\""));
@@ -217,7 +218,7 @@ TEST(Cli, SweepRunsTheGridWritesASummaryAndResumes) {
   ASSERT_EQ(result.code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("sweep finished: 4/4 runs ok"));
   std::string csv = read(dir.path() / "sweep/summary.csv");
-  EXPECT_THAT(csv, ContainsRegex("^run,seed,data.val.subset,status,seconds,evaluate/psnr,"));
+  EXPECT_THAT(csv, ContainsRegex("^run,seed,data.val.subset,status,seconds,evaluate\\[val\\]/psnr,"));
   EXPECT_THAT(csv, ContainsRegex("\n\"seed=1,data.val.subset=0.5\",1,0.5,ok,"));
   EXPECT_TRUE(fs::exists(dir.path() / "sweep/summary.md"));
   EXPECT_THAT(read(dir.path() / "sweep/seed=1,data.val.subset=0.5/config.yaml"), HasSubstr("seed: 1"));

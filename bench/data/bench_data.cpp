@@ -1,6 +1,6 @@
 // bench_data: the data pipeline's speed next to a Python reference in the same run.
-//   1. fit_action_scaler: action rows/s over VPT-style tar shards (20 shards, 100,000 actions,
-//      20 KB video members seeked over) vs. Python reading the same shards with tarfile + json +
+//   1. fit_action_scaler: action rows/s over VPT-style tar shards (write_fixture's generator: 20
+//      shards, 100,000 actions, 20 KB video members seeked over), 1 and 2 reader threads, vs. Python reading the same shards with tarfile + json +
 //      numpy, then scikit-learn's StandardScaler (fit) and partial_fit per sample.
 //   2. (with FFmpeg) the webdataset plugin's clips/s vs. PyAV decoding the same 16-frame clip
 //      from the same tar member (read by offset, decoded from memory) plus its actions.
@@ -19,6 +19,7 @@
 #include "bench_support.h"
 #include "api.h"
 #include "procedures/action_scaler_fit.h"
+#include "procedures/vpt_fixture.h"
 #include "wm/io/tar.h"
 #include "wm/io/webdataset.h"
 #ifdef WM_BENCH_VIDEO
@@ -37,24 +38,6 @@ std::string run_python(const fs::path& folder, const std::string& script, const 
   std::string command = "OMP_NUM_THREADS=1 " + python + " " + (folder / "side.py").string() + " " +
                         folder.string() + " " + args + " 2>&1";
   return bench::output_of(command);
-}
-
-// VPT-style records: mouse in pixels, camera angles in degrees (their differences are actions)
-std::string vpt_records(std::mt19937_64& rng, int frames) {
-  std::normal_distribution<double> dx(0.8, 12.0), dy(-0.3, 8.0), turn(0.01, 0.14), tilt(0.0, 0.09);
-  std::string text;
-  double yaw = 0, pitch = 0;
-  char line[320];
-  for (int t = 0; t < frames; ++t) {
-    std::snprintf(line, sizeof line,
-                  "{\"mouse\": {\"x\": 640.0, \"y\": 360.0, \"dx\": %.6f, \"dy\": %.6f, \"buttons\": "
-                  "[]}, \"keyboard\": {\"keys\": [\"key.keyboard.w\"]}, \"yaw\": %.6f, \"pitch\": "
-                  "%.6f, \"hotbar\": 0, \"isGuiOpen\": false}\n",
-                  dx(rng), dy(rng), yaw, pitch);
-    text += line;
-    yaw += turn(rng), pitch += tilt(rng);
-  }
-  return text;
 }
 
 constexpr const char* kPythonScaler = R"py(
@@ -91,33 +74,32 @@ for name, fit in [("numpy", numpy_fit), ("partial_fit", sklearn_partial)]:
 
 void bench_action_scaler(const fs::path& folder) {
   constexpr int kShards = 20, kSamples = 50, kFrames = 101;  // 20 * 50 * 100 = 100,000 actions
-  fs::create_directories(folder / "shards");
-  std::mt19937_64 rng(0);
-  std::string video(20000, '\x42');  // stands in for an mp4: the fit must seek over it
-  for (int s = 0; s < kShards; ++s) {
-    char name[40];
-    std::snprintf(name, sizeof name, "shards/shard-%06d.tar", s);
-    wm::io::TarWriter writer(folder / name);
-    for (int k = 0; k < kSamples; ++k) {
-      std::string key = "clip" + std::to_string(s * kSamples + k);
-      writer.add(key + ".mp4", video);
-      writer.add(key + ".jsonl", vpt_records(rng, kFrames));
-    }
-    writer.close();
-  }
+  // the write_fixture generator, with 20 KB stand-in video members the fit must seek over
+  wm::VptFixtureOptions fixture_options;
+  fixture_options.shards = kShards, fixture_options.samples_per_shard = kSamples;
+  fixture_options.frames = kFrames, fixture_options.video = "stand_in";
+  wm::VptFixture fixture = wm::write_vpt_fixture(folder / "shards", fixture_options);
   wm::ActionScalerFitOptions options;
-  options.shards = wm::io::expand_shard_pattern((folder / "shards/shard-{000000..000019}.tar").string());
+  options.shards = wm::io::expand_shard_pattern(fixture.pattern);
   options.max_samples = 100000;
   options.convergence = false;
   options.holdout = 0;
   options.progress = false;
   wm::ActionScalerFit fit;
   double ours = best_seconds(3, [&] { fit = wm::fit_action_scaler(options); });
+  // parallel shard readers (threads: 2): the same statistics, bit for bit
+  options.threads = 2;
+  wm::ActionScalerFit parallel;
+  double two = best_seconds(3, [&] { parallel = wm::fit_action_scaler(options); });
+  bool identical = parallel.scaler.mean == fit.scaler.mean && parallel.scaler.std == fit.scaler.std;
   std::istringstream python(run_python(folder, kPythonScaler, ""));
   std::printf("fit_action_scaler: %d shards, %lld action rows (float64, 4 dims), best of 3\n",
               kShards, static_cast<long long>(fit.scaler.count));
   std::printf("  %-34s %9.3f s %12.0f actions/s\n", "wmhost fit_action_scaler", ours,
               fit.scaler.count / ours);
+  std::printf("  %-34s %9.3f s %12.0f actions/s  -> %.2fx of 1 thread, statistics %s\n",
+              "wmhost fit_action_scaler threads: 2", two, fit.scaler.count / two, ours / two,
+              identical ? "bit-identical" : "DIFFERENT");
   std::printf("  std: %.6g %.6g %.6g %.6g\n", fit.scaler.std[0], fit.scaler.std[1],
               fit.scaler.std[2], fit.scaler.std[3]);
   for (std::string name; python >> name;) {
@@ -174,7 +156,7 @@ void bench_webdataset_clips(const fs::path& folder, wm::Host& host) {
     wm::io::TarWriter writer(folder / "video/shard-000000.tar");
     for (int k = 0; k < kKeys; ++k) {
       writer.add("clip" + std::to_string(k) + ".mp4", mp4);
-      writer.add("clip" + std::to_string(k) + ".jsonl", vpt_records(rng, kFrames * 2));
+      writer.add("clip" + std::to_string(k) + ".jsonl", wm::vpt_records(rng, kFrames * 2));
     }
     writer.close();
   }

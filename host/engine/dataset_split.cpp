@@ -1,11 +1,14 @@
 #include "engine/dataset_split.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <numeric>
+#include <regex>
 #include <unordered_set>
 
 #include "wm/error.h"
+#include "wm/log.h"
 
 namespace wm {
 
@@ -26,7 +29,53 @@ double stable_unit_hash(const std::string& id, const std::string& salt, uint64_t
   return static_cast<double>(hash >> 11) / static_cast<double>(1ull << 53);
 }
 
-SplitDataset::SplitDataset(std::shared_ptr<Dataset> base, const SplitSpec& spec)
+//---- split groups ----
+
+namespace {
+
+// what the split coin hashes for each sample: its group, its id, or a regex's first capture
+class SplitKey {
+ public:
+  explicit SplitKey(const std::string& split_by) : by_(split_by) {
+    if (by_ != "group" && by_ != "sample") pattern_ = compile(by_);
+  }
+  std::string operator()(const Dataset& base, int64_t index) const {
+    if (by_ == "group") return base.group(index);
+    std::string sample_id = base.id(index);
+    if (by_ == "sample") return sample_id;
+    std::smatch match;
+    if (!std::regex_search(sample_id, match, pattern_) || !match[1].matched)
+      throw Error("split_by '" + by_ + "' does not match sample id '" + sample_id +
+                  "' (its first capture group is the split group, so it must match every id)");
+    return match[1].str();
+  }
+  static std::regex compile(const std::string& text) {
+    std::regex pattern;
+    try {
+      pattern = std::regex(text, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      throw Error("split_by '" + text + "' is neither group, sample nor a valid regex (" +
+                  e.what() + ")");
+    }
+    if (pattern.mark_count() < 1)
+      throw Error("split_by '" + text + "' has no capture group: the group is the first capture, "
+                  "e.g. '^([^/]+)/' for the id's first path part");
+    return pattern;
+  }
+
+ private:
+  std::string by_;
+  std::regex pattern_;
+};
+
+}  // namespace
+
+void check_split_by(const std::string& split_by) { (void)SplitKey(split_by); }
+
+//---- splits and subsets ----
+
+SplitDataset::SplitDataset(std::shared_ptr<Dataset> base, const SplitSpec& spec,
+                           const std::string& name)
     : base_(std::move(base)) {
   static const std::vector<std::string> names = {"train", "val", "test"};
   int which = -1;
@@ -38,19 +87,51 @@ SplitDataset::SplitDataset(std::shared_ptr<Dataset> base, const SplitSpec& spec)
     throw Error("split '" + spec.split + "' needs " + std::to_string(which + 1) + " fractions");
   double total = std::accumulate(spec.fractions.begin(), spec.fractions.end(), 0.0);
   if (total <= 0) throw Error("split fractions must add up to more than 0");
+  bool count = spec.subset > 1;
+  if (count && spec.subset != std::floor(spec.subset))
+    throw Error("subset " + fmt::format("{}", spec.subset) +
+                " is neither a fraction (at most 1) nor a whole number of samples");
 
   double lower = 0, upper = 1;
   if (which >= 0) {
     for (int i = 0; i < which; ++i) lower += spec.fractions[i] / total;
     upper = lower + spec.fractions[which] / total;
   }
+  // the split coin hashes the group, the subset coin the sample id
+  SplitKey split_key(spec.split_by);
+  struct Kept {
+    double coin;
+    std::string id, group;
+    int64_t index;
+  };
+  std::vector<Kept> kept;
   for (int64_t i = 0; i < base_->size(); ++i) {
-    std::string sample_id = base_->id(i);
-    double coin = stable_unit_hash(sample_id, "split", spec.seed);
+    std::string group = split_key(*base_, i);
+    double coin = stable_unit_hash(group, "split", spec.seed);
     if (coin < lower || coin >= upper) continue;
-    if (stable_unit_hash(sample_id, "subset", spec.seed) >= spec.subset) continue;
-    indices_.push_back(i);
+    std::string sample_id = spec.split_by == "sample" ? std::move(group) : base_->id(i);
+    double subset_coin = stable_unit_hash(sample_id, "subset", spec.seed);
+    if (!count && subset_coin >= spec.subset) continue;
+    kept.push_back({subset_coin, std::move(sample_id), std::move(group), i});
   }
+  if (count) {
+    // the N smallest subset coins: an exact count, and every smaller N is inside it
+    auto wanted = static_cast<size_t>(spec.subset);
+    if (wanted > kept.size())
+      throw Error(fmt::format("subset {} > {} samples in {} (split {})", wanted, kept.size(),
+                              name.empty() ? std::string("the data set") : name, spec.split));
+    std::sort(kept.begin(), kept.end(), [](const Kept& a, const Kept& b) {
+      return a.coin != b.coin ? a.coin < b.coin : a.id < b.id;
+    });
+    kept.resize(wanted);
+    std::sort(kept.begin(), kept.end(), [](const Kept& a, const Kept& b) { return a.index < b.index; });
+  }
+  std::unordered_set<std::string> groups;
+  for (auto& sample : kept) {
+    indices_.push_back(sample.index);
+    groups.insert(spec.split_by == "sample" ? sample.id : sample.group);
+  }
+  groups_ = static_cast<int64_t>(groups.size());
 }
 
 int64_t SplitDataset::base_index(int64_t index) const {
@@ -60,6 +141,7 @@ int64_t SplitDataset::base_index(int64_t index) const {
 
 Sample SplitDataset::get(int64_t index) const { return base_->get(base_index(index)); }
 std::string SplitDataset::id(int64_t index) const { return base_->id(base_index(index)); }
+std::string SplitDataset::group(int64_t index) const { return base_->group(base_index(index)); }
 
 ListedDataset::ListedDataset(std::shared_ptr<Dataset> base, const std::vector<std::string>& ids,
                              const std::string& list_name)
@@ -80,6 +162,7 @@ int64_t ListedDataset::base_index(int64_t index) const {
 
 Sample ListedDataset::get(int64_t index) const { return base_->get(base_index(index)); }
 std::string ListedDataset::id(int64_t index) const { return base_->id(base_index(index)); }
+std::string ListedDataset::group(int64_t index) const { return base_->group(base_index(index)); }
 
 std::vector<std::string> read_id_list(const std::string& file) {
   std::ifstream in(file);

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "engine/batch_transforms.h"
 #include "engine/dataset_split.h"
 #include "wm/error.h"
 #include "wm/log.h"
@@ -164,6 +165,8 @@ struct Loader::State {
         if (auto sample = fetch(index, job.epoch, built)) samples.push_back(std::move(*sample));
       }
       if (!samples.empty()) built.batch = collate(samples);
+      if (built.batch && options.training && options.batch_transforms)
+        options.batch_transforms->apply(*built.batch, batch_seed(options.seed, job.epoch, job.begin));
     } catch (...) {
       built.error = std::current_exception();
     }

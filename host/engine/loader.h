@@ -14,6 +14,7 @@
 namespace wm {
 
 class TransformPipeline;
+class BatchTransforms;
 
 //---- settings and position ----
 
@@ -27,6 +28,9 @@ struct LoaderOptions {
   int64_t workers = 2;   // threads preparing batches; 0: in the calling thread
   int64_t prefetch = 2;  // batches each worker prepares ahead
   std::shared_ptr<const TransformPipeline> transforms;  // applied to each sample; may be null
+  // applied to each collated training batch (MixUp, CutMix), seeded by (seed, epoch, position);
+  // one-pass loaders never mix. May be null.
+  std::shared_ptr<const BatchTransforms> batch_transforms;
   std::string name = "data";                            // for messages, e.g. "data.train"
 };
 

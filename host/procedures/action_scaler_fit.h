@@ -20,6 +20,12 @@ namespace wm {
 struct ActionScalerFitOptions {
   std::vector<std::filesystem::path> shards;
   std::vector<std::string> fields = {"mouse.dx", "mouse.dy", "yaw_diff", "pitch_diff"};
+  // the actions the model sees: `stride` per-frame rows summed into one (as the webdataset
+  // plugin's `stride`), over clips of `frames` sampled frames cut as its `clips` (every_clip:
+  // `all`) does; frames 0: each whole sample is one clip of as many strides as fit
+  int64_t stride = 1;
+  int64_t frames = 0;
+  bool every_clip = true;
   int64_t max_samples = 100000;  // action rows to fit on
   int64_t max_shards = 0;        // 0: every shard; else a uniform random subset of this many
   bool convergence = true;       // stop early once converged (see above)
@@ -31,6 +37,9 @@ struct ActionScalerFitOptions {
   int64_t max_holdout_rows = 100000;  // held-out rows kept for verification
   uint64_t seed = 0;                  // shard order and subset, held-out choice
   bool progress = true;               // progress lines with ETA
+  // shard readers: shards are parsed in parallel, a few ahead of the fit; their rows enter the
+  // moments in shard order, so every thread count gives bit-identical statistics
+  int64_t threads = 1;
 };
 
 struct ActionScalerFit {
@@ -38,13 +47,15 @@ struct ActionScalerFit {
   std::vector<double> holdout_mean, holdout_std;  // of the held-out rows after scaling
   int64_t holdout_rows = 0;
   int64_t shards_used = 0, samples_read = 0;
+  int64_t short_samples = 0;           // samples with fewer records than one clip
   int64_t skipped = 0;                 // samples (or shard tails) that could not be read
   std::vector<std::string> skipped_sources;
   double seconds = 0;
 };
 
 // shards are visited in a seeded random order; within a shard, samples in archive order. A
-// corrupt record or a truncated shard is skipped and counted, like the loader does.
+// corrupt record or a truncated shard is skipped and counted, like the loader does. Errors that
+// are not the data's (no shards, bad options) throw wm::Error.
 ActionScalerFit fit_action_scaler(const ActionScalerFitOptions& options);
 
 }  // namespace wm

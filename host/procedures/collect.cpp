@@ -1,9 +1,11 @@
 // collect: run episodes of a policy in the experiment's env and write them as webdataset tar
 // shards, the layout the `webdataset` dataset plugin reads: per episode `<key>.mp4` (the env's
-// `pixels`) and `<key>.jsonl` with one record per frame: `action` (taken after the frame; the
-// last frame's is zeros), `state`, `reward` (received on arriving at the frame), `success`.
+// `pixels`, or `frame_key`) and `<key>.jsonl` with one record per frame: `action` (taken after
+// the frame; the last frame's is zeros), `state`, `reward` (received on arriving at the frame),
+// `success`. With `video: false` only the records are written (no pixels or FFmpeg needed).
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -33,7 +35,10 @@ Schema collect_schema() {
                "end an episode this many steps after its first success (-1: run to the env's end)")
       .at_least(-1)
       .real("fps", 80, "frame rate written into the videos (Meta-World's control rate is 80 Hz)").at_least(1)
-      .integer("crf", 18, "H.264 quality, 0 (lossless) .. 51").range(0, 51);
+      .integer("crf", 18, "H.264 quality, 0 (lossless) .. 51").range(0, 51)
+      .boolean("video", true, "write <key>.mp4 of the frames; false: only the <key>.jsonl records "
+                              "(state-only episodes: the env needs no camera, wmhost no FFmpeg)")
+      .text("frame_key", "pixels", "the observation written as the video (disc_push: video)");
 }
 
 // one JSON line; numbers with enough digits to round-trip float32
@@ -56,23 +61,52 @@ void append_record(std::string& out, const at::Tensor& action, const at::Tensor&
   out += line.str();
 }
 
+#ifdef WM_HAVE_VIDEO
 std::string read_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
+#endif
+
+// <key>.mp4 of the frames [T, 3, H, W], encoded through a temporary file
+void write_video(const std::filesystem::path& out, const std::string& key, const at::Tensor& frames,
+                 const Params& params, io::TarWriter& shard) {
+#ifdef WM_HAVE_VIDEO
+  video::WriteOptions options;
+  options.fps = params.get<double>("fps");
+  options.crf = static_cast<int>(params.get<int64_t>("crf"));
+  auto file = out / (key + ".tmp.mp4");
+  video::write(file, frames, options);
+  shard.add(key + ".mp4", read_file(file));
+  std::filesystem::remove(file);
+#else
+  (void)out, (void)key, (void)frames, (void)params, (void)shard;
+  throw Error("collect: this wmhost was built without FFmpeg");
+#endif
+}
 
 void collect_run(RunContext& context, const Params& params) {
+  bool with_video = params.get<bool>("video");
+  std::string frame_key = params.get<std::string>("frame_key");
 #ifndef WM_HAVE_VIDEO
-  throw Error("collect: this wmhost was built without FFmpeg, so it cannot write videos "
-              "(install libavcodec-dev libavformat-dev libswscale-dev and rebuild)");
-#else
-  Env& env = *context.env;
+  if (with_video)
+    throw Error("collect: this wmhost was built without FFmpeg, so it cannot write videos; set "
+                "video: false for state-only episodes, or install libavcodec-dev "
+                "libavformat-dev libswscale-dev and rebuild");
+#endif
+  Env& env = episode_env(context, params);
   EnvSpec spec = env.spec();
-  bool has_pixels = false;
-  for (const auto& key : spec.observation) has_pixels = has_pixels || key.name == "pixels";
-  if (!has_pixels)
-    throw Error("collect: the env has no `pixels` observation; give it a camera (metaworld: "
-                "env.params.camera: corner)");
+  std::vector<std::string> observed;
+  for (const auto& key : spec.observation) observed.push_back(key.name);
+  auto has = [&](const std::string& key) {
+    return std::find(observed.begin(), observed.end(), key) != observed.end();
+  };
+  if (with_video && !has(frame_key))
+    throw Error("collect: the env has no `" + frame_key + "` observation (it has: " +
+                join(observed) + "); give it a camera (metaworld: env.params.camera: corner), "
+                "name the frames with frame_key, or set video: false for state-only episodes");
+  if (!has("state"))
+    throw Error("collect: the env has no `state` observation (it has: " + join(observed) + ")");
   EpisodePolicy policy("collect", context, params);
 
   int64_t episodes = params.get<int64_t>("episodes");
@@ -83,11 +117,7 @@ void collect_run(RunContext& context, const Params& params) {
   std::filesystem::path out = params.get<std::string>("out");
   if (out.empty()) out = context.dir / "episodes";
   std::filesystem::create_directories(out);
-  video::WriteOptions video_options;
-  video_options.fps = params.get<double>("fps");
-  video_options.crf = static_cast<int>(params.get<int64_t>("crf"));
 
-  uint64_t seed = static_cast<uint64_t>(context.experiment.seed);
   std::unique_ptr<io::TarWriter> shard;
   int64_t successes = 0, frames_total = 0, shards = 0;
   double return_sum = 0;
@@ -101,9 +131,10 @@ void collect_run(RunContext& context, const Params& params) {
       ++shards;
     }
     // frame 0 is the reset observation; each step adds one frame
-    TensorMap observation = env.reset(seed * 1000003u + episode);
+    TensorMap observation = env.reset(episode_seed(context, params, episode));
     policy.reset(observation);
-    std::vector<at::Tensor> frames{observation.at("pixels")};
+    std::vector<at::Tensor> frames;
+    if (with_video) frames.push_back(observation.at(frame_key));
     std::vector<at::Tensor> states{observation.at("state")}, actions;
     std::vector<double> rewards{0.0};
     std::vector<bool> success_flags{false};
@@ -115,7 +146,7 @@ void collect_run(RunContext& context, const Params& params) {
       bool success = result.info.count("success") && result.info.at("success") > 0.5;
       if (success && first_success < 0) first_success = step;
       actions.push_back(action.to(at::kFloat));
-      frames.push_back(result.observation.at("pixels"));
+      if (with_video) frames.push_back(result.observation.at(frame_key));
       states.push_back(result.observation.at("state"));
       rewards.push_back(result.reward);
       success_flags.push_back(success);
@@ -130,14 +161,11 @@ void collect_run(RunContext& context, const Params& params) {
     char key[32];
     std::snprintf(key, sizeof key, "episode-%06lld", static_cast<long long>(episode));
     std::string records;
-    for (size_t t = 0; t < frames.size(); ++t)
+    for (size_t t = 0; t < states.size(); ++t)
       append_record(records, actions[t], states[t], rewards[t], success_flags[t]);
-    auto video_file = out / (std::string(key) + ".tmp.mp4");
-    video::write(video_file, at::stack(frames), video_options);
-    shard->add(std::string(key) + ".mp4", read_file(video_file));
-    std::filesystem::remove(video_file);
+    if (with_video) write_video(out, key, at::stack(frames), params, *shard);
     shard->add(std::string(key) + ".jsonl", records);
-    frames_total += static_cast<int64_t>(frames.size());
+    frames_total += static_cast<int64_t>(states.size());
     progress.advance();
   }
   shard->close();
@@ -149,7 +177,6 @@ void collect_run(RunContext& context, const Params& params) {
   context.metrics_log.append({{"procedure", "collect"}, {"policy", policy.name()}}, values);
   log().info("collect: {} episodes ({} frames) in {} shard(s) under {}, success {:.0f}%", episodes,
              frames_total, shards, out.string(), 100.0 * values["success_rate"]);
-#endif
 }
 
 }  // namespace

@@ -16,18 +16,54 @@ Schema& add_policy_params(Schema& schema, const std::string& default_policy) {
               "model's `action` output for the recent observations (MPC)")
       .integer("context", 2, "policy model: observations (frames) the model sees").at_least(1)
       .strings("history_keys", {"video", "state"},
-               "policy model: observation keys stacked over time");
+               "policy model: observation keys stacked over time")
+      .text("env", "", "the env: a name under `envs:` (empty: the `env:` section, or the only "
+                       "entry under `envs:`)")
+      .integer("first_episode", 0,
+               "episode i resets with seed * 1000003 + first_episode + i; rollout and collect "
+               "with equal values start from the same states").at_least(0);
 }
+
+namespace {
+
+// the key under `envs:` a step's `env:` stands for ("" for the `env:` section)
+std::string env_key(const Experiment& experiment, const Params& params) {
+  std::string name = params.get<std::string>("env");
+  std::vector<std::string> names;
+  for (const auto& [key, spec] : experiment.envs) names.push_back(key);
+  if (name.empty()) {
+    if (experiment.env || experiment.envs.empty()) return "";
+    if (names.size() == 1) return names.front();
+    throw params.error("env", "there is no `env:` section; name one of `envs:`: " + join(names));
+  }
+  if (!experiment.envs.count(name))
+    throw params.error("env", "no env '" + name + "' under `envs:`" + did_you_mean(name, names) +
+                                  (names.empty() ? std::string(" (there is no `envs:` section)")
+                                                 : " (envs: " + join(names) + ")"));
+  return name;
+}
+
+}  // namespace
 
 void check_policy_params(const Experiment& experiment, const ProcedureSpec& step) {
   if (step.params.get<std::string>("policy") == "model" && !experiment.model)
     throw step.params.error("policy", "`model` needs a `model:` section");
+  env_key(experiment, step.params);
+}
+
+Env& episode_env(RunContext& context, const Params& params) {
+  return context.env(env_key(context.experiment, params));
+}
+
+uint64_t episode_seed(const RunContext& context, const Params& params, int64_t episode) {
+  return static_cast<uint64_t>(context.experiment.seed) * 1000003u +
+         static_cast<uint64_t>(params.get<int64_t>("first_episode") + episode);
 }
 
 EpisodePolicy::EpisodePolicy(const std::string& procedure, RunContext& context, const Params& params)
     : procedure_(procedure),
       name_(params.get<std::string>("policy")),
-      env_(*context.env),
+      env_(episode_env(context, params)),
       spec_(env_.spec()),
       rng_(static_cast<uint64_t>(context.experiment.seed)) {
   if (name_ == "expert" || name_ == "babble") {
@@ -38,11 +74,11 @@ EpisodePolicy::EpisodePolicy(const std::string& procedure, RunContext& context, 
   }
   if (name_ == "model") {
     model_name_ = context.experiment.model->plugin->name();
-    policy_ = dynamic_cast<Policy*>(context.model.get());
+    policy_ = dynamic_cast<Policy*>(&context.model());
     if (!policy_)
       throw Error(procedure_ + ": policy `model` needs a model that acts (a wm::Policy, such as "
                   "vjepa_ac); model '" + model_name_ + "' does not (it is not a policy)");
-    model_ = context.model.get();
+    model_ = &context.model();
     device_ = context.experiment.device;
     context_ = params.get<int64_t>("context");
     history_keys_ = params.get<StringList>("history_keys");

@@ -18,8 +18,17 @@ class ScriptedPolicy;
 
 // adds `policy` (default `default_policy`), `context` and `history_keys` to a procedure's schema
 Schema& add_policy_params(Schema& schema, const std::string& default_policy);
-// `policy: model` needs a `model:` section; called from the procedure's check
+// `policy: model` needs a `model:` section, `env: NAME` an entry under `envs:`; called from the
+// procedure's check
 void check_policy_params(const Experiment& experiment, const ProcedureSpec& step);
+
+// the env a step names with `env:` ("": the `env:` section, or the only entry under `envs:`)
+Env& episode_env(RunContext& context, const Params& params);
+
+// the reset seed of episode `episode` (0, 1, ...) of a step: seed * 1000003 + first_episode +
+// episode. rollout and collect share it, so with the same first_episode they start from the same
+// states; give demos and evaluation different first_episode values to keep them apart.
+uint64_t episode_seed(const RunContext& context, const Params& params, int64_t episode);
 
 class EpisodePolicy {
  public:

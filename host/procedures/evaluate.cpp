@@ -105,7 +105,9 @@ void write_table(const std::filesystem::path& stem, const std::map<std::string, 
 
 void evaluate_run(RunContext& context, const Params& params) {
   std::string data_name = params.get<std::string>("data");
-  Dataset& dataset = *context.data.at(data_name);
+  // files are named by the step's label: its data, unless it has a `name:`
+  std::string stem = context.metrics_log.step_label().empty() ? data_name : context.metrics_log.step_label();
+  Dataset& dataset = context.dataset(data_name);
   int64_t batch_size = params.get<int64_t>("batch_size");
   int64_t batches = (dataset.size() + batch_size - 1) / batch_size;
   if (int64_t limit = params.get<int64_t>("max_batches"); limit > 0)
@@ -113,7 +115,7 @@ void evaluate_run(RunContext& context, const Params& params) {
   if (batches == 0) throw Error("evaluate: data." + data_name + " is empty");
   IntList gaps = params.get<IntList>("gaps");
   std::string baseline_name = params.get<std::string>("baseline");
-  Model* baseline = baseline_name == "none" ? nullptr : context.baselines.at(baseline_name).get();
+  Model* baseline = baseline_name == "none" ? nullptr : &context.baseline(baseline_name);
   if (baseline) baseline->set_training(false);
   int64_t preview = params.get<int64_t>("preview");
 
@@ -122,7 +124,7 @@ void evaluate_run(RunContext& context, const Params& params) {
   size_t horizons = gaps.empty() ? 1 : gaps.size();
   for (size_t g = 0; g < horizons; ++g) {
     std::string label = gaps.empty() ? "" : "gap" + std::to_string(gaps[g]);
-    model_boards.push_back({label, g == 0 ? context.metrics : context.make_metrics()});
+    model_boards.push_back({label, g == 0 ? context.metrics() : context.make_metrics()});
     if (baseline)
       baseline_boards.push_back({"baseline" + (label.empty() ? "" : "/" + label), context.make_metrics()});
   }
@@ -130,7 +132,7 @@ void evaluate_run(RunContext& context, const Params& params) {
     for (auto& board : *boards)
       for (auto& [name, metric] : board.metrics) metric->reset();
 
-  context.model->set_training(false);
+  context.model().set_training(false);
   at::NoGradGuard no_grad;
   Progress progress("evaluate " + data_name, batches);
   int64_t samples = 0;
@@ -142,13 +144,13 @@ void evaluate_run(RunContext& context, const Params& params) {
     move_to(batch, context.experiment.device);
     for (size_t g = 0; g < horizons; ++g) {
       if (!gaps.empty()) batch.tensors["gap"] = at::scalar_tensor(gaps[g], at::kLong);  // read on the CPU
-      TensorMap outputs = context.model->predict(batch);
+      TensorMap outputs = context.model().predict(batch);
       score(model_boards[g], outputs);
       if (baseline) score(baseline_boards[g], baseline->predict(batch));
       if (b == 0 && preview > 0) {
         auto frames = preview_frames(batch, outputs, preview);
         if (frames.defined()) {
-          auto file = context.dir / ("preview_" + data_name + (model_boards[g].label.empty() ? "" : "_" + model_boards[g].label) + ".gif");
+          auto file = context.dir / ("preview_" + stem + (model_boards[g].label.empty() ? "" : "_" + model_boards[g].label) + ".gif");
           int64_t scale = std::max<int64_t>(1, 128 / batch.at("video").size(3));
           write_gif(file, frames, 400, scale);
           log().info("evaluate: preview (frame t | prediction | truth) in {}", file.string());
@@ -175,7 +177,7 @@ void evaluate_run(RunContext& context, const Params& params) {
           report += (report.empty() ? "" : ", ") + label + " " + std::to_string(value);
         }
   context.metrics_log.append({{"procedure", "evaluate"}, {"data", data_name}}, values);
-  write_table(context.dir / ("evaluate_" + data_name), values);
+  write_table(context.dir / ("evaluate_" + stem), values);
   log().info("evaluate {}: {} samples | {}", data_name, samples, report);
   if (loader->skipped() > 0)
     log().warn("evaluate {}: {} unreadable samples were left out; they are listed above in log.txt",

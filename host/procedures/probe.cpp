@@ -68,7 +68,7 @@ ProbeData collect(RunContext& context, Dataset& dataset, const std::string& name
   int64_t batches = (dataset.size() + batch_size - 1) / batch_size;
   eval::LucasKanadeFlow flow_estimator;
   std::vector<at::Tensor> features, reversed, labels, actions, flows;
-  Model& model = *context.model;
+  Model& model = context.model();
   Progress progress("probe: features of data." + name, batches);
   for (int64_t b = 0; b < batches; ++b) {
     std::vector<Sample> samples;
@@ -127,11 +127,11 @@ void write_table(const std::filesystem::path& dir, const std::vector<Row>& rows)
 void probe_run(RunContext& context, const Params& params) {
   auto probes = params.get<StringList>("probes");
   auto wants = [&](const char* probe) { return std::find(probes.begin(), probes.end(), probe) != probes.end(); };
-  context.model->set_training(false);
+  context.model().set_training(false);
   at::NoGradGuard no_grad;
   std::string fit_name = params.get<std::string>("data"), eval_name = params.get<std::string>("eval_data");
-  ProbeData fitted = collect(context, *context.data.at(fit_name), fit_name, probes, params);
-  ProbeData scored = collect(context, *context.data.at(eval_name), eval_name, probes, params);
+  ProbeData fitted = collect(context, context.dataset(fit_name), fit_name, probes, params);
+  ProbeData scored = collect(context, context.dataset(eval_name), eval_name, probes, params);
 
   // standardise features with the fitting split's statistics
   auto mean = fitted.features.mean(0), std = fitted.features.std(0).clamp_min(1e-6);

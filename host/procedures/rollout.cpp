@@ -56,7 +56,7 @@ void append_table_row(const std::filesystem::path& dir, const std::string& polic
 }
 
 void rollout_run(RunContext& context, const Params& params) {
-  Env& env = *context.env;
+  Env& env = episode_env(context, params);
   EnvSpec spec = env.spec();
   int64_t episodes = params.get<int64_t>("episodes");
   int64_t max_steps = params.get<int64_t>("max_steps");
@@ -68,8 +68,8 @@ void rollout_run(RunContext& context, const Params& params) {
   bool has_distance = false;
   Progress progress("rollout " + policy.name(), episodes);
   for (int64_t episode = 0; episode < episodes; ++episode) {
-    // the same episodes (starts and goals) for every policy of a run
-    TensorMap observation = env.reset(static_cast<uint64_t>(context.experiment.seed) * 1000003u + episode);
+    // the same episodes (starts and goals) for every policy of a run with the same first_episode
+    TensorMap observation = env.reset(episode_seed(context, params, episode));
     policy.reset(observation);
     double episode_return = 0, final_distance = 0;
     bool success = false;
@@ -109,7 +109,9 @@ void rollout_run(RunContext& context, const Params& params) {
         std::sqrt(std::max(0.0, distance_square_sum / episodes - distance_mean * distance_mean));
   }
   context.metrics_log.append({{"procedure", "rollout"}, {"policy", policy.name()}}, values);
-  append_table_row(context.dir, policy.name(), values);
+  // one row per step: its `name:`, else its policy
+  const std::string& label = context.metrics_log.step_label();
+  append_table_row(context.dir, label.empty() ? policy.name() : label, values);
   log().info("rollout {}: {} episodes, return {:.3f} ± {:.3f}, success {:.0f}%{}", policy.name(), episodes,
              mean, values["return_std"], 100.0 * values["success_rate"],
              has_distance ? fmt::format(", final distance {:.4f} ± {:.4f}", values["final_distance_mean"],

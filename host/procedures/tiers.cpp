@@ -200,8 +200,8 @@ void tiers_run(RunContext& context, const Params& p) {
   std::string data = p.get<std::string>("data");
   LoaderOptions options = loader_options(context, data, 1, /*training=*/false);
   options.transforms = nullptr;  // quality of the clips as stored
-  Loader loader(*context.data.at(data), options);
-  int64_t total = context.data.at(data)->size();
+  Loader loader(context.dataset(data), options);
+  int64_t total = context.dataset(data).size();
   if (int64_t limit = p.get<int64_t>("max_samples"); limit > 0) total = std::min(total, limit);
   if (total == 0) throw Error("tiers: data." + data + " is empty");
 

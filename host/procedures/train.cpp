@@ -43,14 +43,22 @@ Schema train_schema() {
       .integer("keep_last", 2, "checkpoints kept besides best.pt").at_least(1)
       .data_ref("eval_data", "", "entry under `data:` whose loss picks best.pt (empty: none)")
       .integer("eval_batches", 4, "batches of eval_data per checkpoint").at_least(1)
-      .boolean("resume", false, "continue from the run's last checkpoint")
+      .boolean("resume", false, "continue this step from its last checkpoint (each train step has "
+                                "its own folder: checkpoints, checkpoints-2, ...)")
+      .path("init_from", "start from these weights: a checkpoint file, or a run folder (its last "
+                         "train step's best.pt, else its newest step-*.pt); optimiser and "
+                         "schedule start fresh")
+      .text("init_prefix", "model/", "the part of the init_from checkpoint holding the model")
+      .boolean("init_strict", true, "init_from: every tensor must match in name and shape; false: "
+                                    "load the matching ones and list the rest")
       .integer("stop_after_steps", 0,
                "end this process after so many steps, checkpointed (for job time limits); 0: never")
       .at_least(0);
 }
 
-void train_check(const Experiment&, const ProcedureSpec& step) {
+void train_check(const Experiment& experiment, const ProcedureSpec& step) {
   const Params& p = step.params;
+  check_checkpoint_path(experiment, p, "init_from");
   int budgets = 0;
   for (const char* unit : {"steps", "epochs", "samples", "tokens"}) budgets += p.get<int64_t>(unit) > 0;
   if (budgets != 1)
@@ -79,7 +87,10 @@ struct TrainOptions {
         weight_decay(p.get<double>("weight_decay")),
         clip_grad(p.get<double>("clip_grad")),
         betas(p.get<RealList>("betas")),
-        resume(p.get<bool>("resume")) {
+        resume(p.get<bool>("resume")),
+        init_from(p.get<std::string>("init_from")),
+        init_prefix(p.get<std::string>("init_prefix")),
+        init_strict(p.get<bool>("init_strict")) {
     // the one budget train_check allows
     for (const char* name : {"steps", "epochs", "samples", "tokens"})
       if (p.get<int64_t>(name) > 0) unit = name, total = static_cast<double>(p.get<int64_t>(name));
@@ -91,6 +102,8 @@ struct TrainOptions {
   double lr, min_lr, warmup, weight_decay, clip_grad;
   RealList betas;
   bool resume;
+  std::string init_from, init_prefix;
+  bool init_strict;
   std::string unit;  // of the budget: steps, epochs, samples or tokens
   double total = 0;  // the budget in that unit
 };
@@ -105,12 +118,12 @@ class Trainer {
   Trainer(RunContext& context, const Params& p)
       : context_(context),
         o_(p),
-        model_(*context.model),
-        dataset_(*context.data.at(o_.data)),
+        model_(context.model()),
+        dataset_(context.dataset(o_.data)),
         batch_size_(o_.batch_size),
         accumulate_(o_.accumulate),
         optimizer_(model_.parameters(), {o_.betas[0], o_.betas[1], 1e-8, o_.weight_decay}),
-        checkpoints_(context.dir / "checkpoints") {
+        checkpoints_(context.next_checkpoint_dir()) {
     if (model_.parameters().empty())
       throw Error("model '" + context.experiment.model->plugin->name() +
                   "' has no trainable parameters; `train` needs a learning model");
@@ -123,7 +136,10 @@ class Trainer {
 
   void run() {
     train::seed_everything(static_cast<uint64_t>(context_.experiment.seed));
-    if (o_.resume) restore();
+    bool restored = o_.resume && restore();
+    // a resumed step has its weights from its own checkpoint
+    if (!restored && !o_.init_from.empty())
+      load_weights(context_, o_.init_from, o_.init_prefix, o_.init_strict, "train");
     loader_ =
         open_loader(context_, o_.data, batch_size_, true, {position_.epoch, position_.cursor});
     model_.set_training(true);
@@ -168,6 +184,7 @@ class Trainer {
         values["samples"] = static_cast<double>(position_.samples);
         values["tokens"] = static_cast<double>(position_.tokens);
         values["skipped_samples"] = static_cast<double>(skipped());
+        values["train_size"] = static_cast<double>(dataset_.size());  // the N of a data study
         context_.metrics_log.append({{"procedure", "train"}}, values);
         char status[160];
         std::snprintf(status, sizeof status, "loss %.5f, lr %.2e, %.1f samples/s, %s %.4g/%.4g",
@@ -250,7 +267,7 @@ class Trainer {
   void maybe_keep_best() {
     const std::string& eval = o_.eval_data;
     if (eval.empty()) return;
-    Dataset& data = *context_.data.at(eval);
+    Dataset& data = context_.dataset(eval);
     io::NamedTensors saved = train::random_states();
     train::seed_everything(static_cast<uint64_t>(context_.experiment.seed) + 77);
     at::NoGradGuard no_grad;
@@ -271,7 +288,8 @@ class Trainer {
     if (value < best_) {
       best_ = value;
       io::save_tensors(checkpoints_ / "best.pt", snapshot());
-      log().info("train: eval loss {:.5f} on data.{} is the best so far: checkpoints/best.pt", value, eval);
+      log().info("train: eval loss {:.5f} on data.{} is the best so far: {}", value, eval,
+                 (checkpoints_ / "best.pt").string());
     }
   }
 
@@ -289,11 +307,11 @@ class Trainer {
     return files.empty() ? fs::path() : files.back();
   }
 
-  void restore() {
+  bool restore() {
     fs::path file = latest_checkpoint();
     if (file.empty()) {
       log().info("train: resume: true, but no checkpoint in {} yet; starting fresh", checkpoints_.string());
-      return;
+      return false;
     }
     auto saved = io::load_tensors(file);
     io::copy_by_name(io::with_prefix(saved, "model/"), model_.state(), "checkpoint " + file.string());
@@ -313,6 +331,7 @@ class Trainer {
     log().info("train: resumed from {} at step {}", file.string(), position_.step);
     context_.metrics_log.append({{"procedure", "train"}, {"event", "resumed"}},
                                 {{"step", static_cast<double>(position_.step)}});
+    return true;
   }
 
   void plot_loss() const {
@@ -322,8 +341,11 @@ class Trainer {
     plot.y_label = "loss";
     plot.log_y = true;
     plot.series.push_back({"loss", history_});
-    plot.write(context_.dir / "loss.svg");
-    log().info("train: loss curve in {}", (context_.dir / "loss.svg").string());
+    // loss.svg, and loss-2.svg ... beside checkpoints-2 ... for later train steps
+    std::string folder = checkpoints_.filename().string();
+    fs::path file = context_.dir / ("loss" + folder.substr(std::string("checkpoints").size()) + ".svg");
+    plot.write(file);
+    log().info("train: loss curve in {}", file.string());
   }
 
   RunContext& context_;

@@ -18,8 +18,14 @@ MetricsLog::~MetricsLog() {
   if (file_) std::fclose(file_);
 }
 
-void MetricsLog::append(const std::map<std::string, std::string>& labels,
+std::string summary_key(const std::string& procedure, const std::string& label, const std::string& key) {
+  return procedure + (label.empty() ? "" : "[" + label + "]") + "/" + key;
+}
+
+void MetricsLog::append(const std::map<std::string, std::string>& given,
                         const std::map<std::string, double>& values) {
+  std::map<std::string, std::string> labels = given;
+  if (!label_.empty()) labels.emplace("label", label_);
   std::string line = "{";
   for (const auto& [key, text] : labels)
     line += (line.size() > 1 ? ", " : "") + io::json::quote(key) + ": " + io::json::quote(text);
@@ -29,8 +35,11 @@ void MetricsLog::append(const std::map<std::string, std::string>& labels,
   std::fputs(line.c_str(), file_);
   std::fflush(file_);
   auto procedure = labels.find("procedure");
-  std::string prefix = procedure == labels.end() ? "" : procedure->second + "/";
-  for (const auto& [key, value] : values) last_[prefix + key] = value;
+  if (procedure == labels.end()) {
+    for (const auto& [key, value] : values) last_[key] = value;
+    return;
+  }
+  for (const auto& [key, value] : values) last_[summary_key(procedure->second, label_, key)] = value;
 }
 
 }  // namespace wm

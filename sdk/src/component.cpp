@@ -41,6 +41,10 @@ ScriptedPolicy::~ScriptedPolicy() = default;
 Policy::~Policy() = default;
 
 std::string Dataset::id(int64_t index) const { return get(index).id; }
+std::string Dataset::group(int64_t index) const {
+  std::string sample_id = id(index);
+  return sample_id.substr(0, sample_id.find('@'));
+}
 
 // capabilities a model may lack: the error says which model and what to use instead
 LossOutput Model::loss(const Batch&) {

@@ -113,6 +113,8 @@ class Coin : public wm::Dataset {
     const Segment& s = segments_.at(static_cast<size_t>(index));
     return s.video_id + "/" + std::to_string(s.index);
   }
+  // the youtube id: the segments of one video stay in one split
+  std::string group(int64_t index) const override { return segments_.at(static_cast<size_t>(index)).video_id; }
 
   std::vector<wm::KeySpec> keys() const override {
     return {{"video", "uint8", "[T, 3, H, W]", "RGB frames of the step segment"},

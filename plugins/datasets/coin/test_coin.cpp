@@ -2,6 +2,10 @@
 // comes from inside the segment, and missing videos are left out with a warning.
 #include <torch/torch.h>
 
+#include <map>
+#include <set>
+
+#include "engine/dataset_split.h"
 #include "test_support.h"
 #include "wm/dataset.h"
 #include "wm/error.h"
@@ -89,7 +93,7 @@ TEST(Coin, RunsInAnExperimentWithSplitAndSubset) {
   dir.write("exp.yaml", R"(experiment: coin_run
 threads: 1
 data:
-  steps: {plugin: coin, split: val, fractions: [0.4, 0.6, 0.0], subset: 0.8,
+  steps: {plugin: coin, split: val, fractions: [0.4, 0.6, 0.0], subset: 0.8, split_by: sample,
           params: {annotations: COIN.json, videos: videos, frames: 3, height: 16}}
 model: {plugin: copy_last}
 metrics: [{plugin: psnr}]
@@ -99,6 +103,68 @@ procedure: [{evaluate: {data: steps, batch_size: 2, preview: 0}}]
   std::string output = test::run_wmhost("run exp.yaml --out run", dir.path(), code);
   ASSERT_EQ(code, 0) << output;
   EXPECT_THAT(output, ::testing::ContainsRegex("data.steps: coin \\([1-9][0-9]* of 12 samples\\)"));
+  // one video: split by sample (its segments alone), each segment is a group of its own
+  EXPECT_THAT(output, ::testing::ContainsRegex("data.steps: [1-9][0-9]* samples in [1-9][0-9]* groups \\(split by sample\\)"));
+}
+
+// 6 videos x 5 step segments, all in the training subset
+void write_six_videos(const test::TempDir& dir) {
+  std::string database;
+  for (int v = 0; v < 6; ++v) {
+    std::string steps;
+    for (int i = 0; i < 5; ++i)
+      steps += std::string(i ? "," : "") + "{\"id\": \"" + std::to_string(40 + i) + "\", \"segment\": [" +
+               std::to_string(0.5 * i) + ", " + std::to_string(0.5 * i + 0.4) + "], \"label\": \"s\"}";
+    std::string video = "video_" + std::to_string(v) + "xyz";  // 11 characters, like a youtube id
+    database += std::string(v ? "," : "") + "\"" + video + "\": {\"recipe_type\": 1, \"subset\": " +
+                "\"training\", \"annotation\": [" + steps + "]}";
+    std::filesystem::create_directories(dir.path() / "videos/Task");
+    video::write(dir.path() / ("videos/Task/" + video + ".mp4"), test::grey_ramp(30, 16), {10, 12, "ultrafast"});
+  }
+  dir.write("COIN.json", "{\"database\": {" + database + "}}");
+}
+
+// for each split seed: how many of train/val/test hold segments of each video
+std::vector<std::map<std::string, int>> splits_per_video(std::shared_ptr<Dataset> coin,
+                                                         const std::string& split_by) {
+  std::vector<std::map<std::string, int>> seeds;
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    std::map<std::string, std::set<std::string>> seen;
+    int64_t total = 0;
+    for (const char* which : {"train", "val", "test"}) {
+      SplitSpec spec;
+      spec.split = which, spec.seed = seed, spec.split_by = split_by;
+      SplitDataset part(coin, spec);
+      total += part.size();
+      for (int64_t i = 0; i < part.size(); ++i) {
+        std::string id = part.id(i);
+        seen[id.substr(0, id.find('/'))].insert(which);
+      }
+    }
+    EXPECT_EQ(total, 30) << "every segment in exactly one split";
+    std::map<std::string, int> count;
+    for (const auto& [video, splits] : seen) count[video] = static_cast<int>(splits.size());
+    seeds.push_back(count);
+  }
+  return seeds;
+}
+
+TEST(Coin, SegmentsOfOneVideoShareASplit) {
+  test::TempDir dir;
+  write_six_videos(dir);
+  auto coin = test::make<Dataset>("coin", params(dir));
+  ASSERT_EQ(coin->size(), 30);
+  EXPECT_EQ(coin->id(7), "video_1xyz/2");
+  EXPECT_EQ(coin->group(7), "video_1xyz");
+  for (const auto& count : splits_per_video(coin, "group")) {
+    ASSERT_EQ(count.size(), 6u);
+    for (const auto& [video, splits] : count) EXPECT_EQ(splits, 1) << video;
+  }
+  // hashing each segment instead leaks: some video lands in two or three splits
+  int leaks = 0;
+  for (const auto& count : splits_per_video(coin, "sample"))
+    for (const auto& [video, splits] : count) leaks += splits > 1;
+  EXPECT_GT(leaks, 0);
 }
 
 TEST(Coin, PassesTheContractChecks) {

@@ -147,6 +147,11 @@ class CrossTask : public wm::Dataset {
     const Segment& s = segments_.at(static_cast<size_t>(index));
     return s.task_id + "_" + s.video_id + "/" + std::to_string(s.row);
   }
+  // `<task>_<video>`: the steps of one video stay in one split
+  std::string group(int64_t index) const override {
+    const Segment& s = segments_.at(static_cast<size_t>(index));
+    return s.task_id + "_" + s.video_id;
+  }
 
   std::vector<wm::KeySpec> keys() const override {
     return {{"video", "uint8", "[T, 3, H, W]", "RGB frames of the step segment"},

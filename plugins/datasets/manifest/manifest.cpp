@@ -97,6 +97,8 @@ class Manifest : public wm::Dataset {
     if (row.end > row.start) id += "@" + std::to_string(row.start) + "-" + std::to_string(row.end);
     return id;
   }
+  // the listed file: segments of one video stay in one split
+  std::string group(int64_t index) const override { return rows_.at(static_cast<size_t>(index)).listed; }
 
   std::vector<wm::KeySpec> keys() const override {
     return {{"video", "uint8", "[T, 3, H, W]", "RGB frames"},

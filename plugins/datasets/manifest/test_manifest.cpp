@@ -64,10 +64,14 @@ TEST(Manifest, RunsInAnExperimentWithSplitAndSubset) {
   test::TempDir dir;
   std::filesystem::create_directories(dir.path() / "clips");
   video::write(dir.path() / "clips/a.mp4", test::grey_ramp(20, 16), {10, 12, "ultrafast"});
+  // 6 listed videos x 2 segments: a split keeps both segments of a video together
   std::string rows = "path,label,start,end\n";
-  for (int i = 0; i < 12; ++i)
-    rows += "clips/a.mp4," + std::string(i % 2 ? "wave" : "clap") + "," + std::to_string(0.1 * i) +
+  for (int i = 0; i < 12; ++i) {
+    std::string video = "clips/" + std::string(1, static_cast<char>('a' + i / 2)) + ".mp4";
+    if (i / 2 > 0 && i % 2 == 0) std::filesystem::copy_file(dir.path() / "clips/a.mp4", dir.path() / video);
+    rows += video + "," + std::string(i % 2 ? "wave" : "clap") + "," + std::to_string(0.1 * i) +
             "," + std::to_string(0.1 * i + 0.3) + "\n";
+  }
   dir.write("list.csv", rows);
   dir.write("exp.yaml", R"(experiment: manifest_run
 threads: 1
@@ -82,6 +86,10 @@ procedure: [{evaluate: {data: clips, batch_size: 2, preview: 0}}]
   std::string output = test::run_wmhost("run exp.yaml --out run", dir.path(), code);
   ASSERT_EQ(code, 0) << output;
   EXPECT_THAT(output, ::testing::ContainsRegex("data.clips: manifest \\([1-9][0-9]* of 12 samples\\)"));
+  EXPECT_THAT(output, ::testing::ContainsRegex("data.clips: [1-9][0-9]* samples in [1-6] groups \\(split by group\\)"));
+  auto manifest = test::make<Dataset>("manifest", "{csv: " + (dir.path() / "list.csv").string() + ", frames: 3}");
+  EXPECT_EQ(manifest->id(3).rfind("clips/b.mp4@0.3", 0), 0u) << manifest->id(3);
+  EXPECT_EQ(manifest->group(3), "clips/b.mp4");
 }
 
 TEST(Manifest, PassesTheContractChecks) {

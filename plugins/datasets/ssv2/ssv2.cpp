@@ -98,6 +98,8 @@ class Ssv2 : public wm::Dataset {
 
   int64_t size() const override { return static_cast<int64_t>(clips_.size()); }
   std::string id(int64_t index) const override { return clips_.at(static_cast<size_t>(index)).id; }
+  // one clip per video: the video id
+  std::string group(int64_t index) const override { return id(index); }
 
   std::vector<wm::KeySpec> keys() const override {
     std::vector<wm::KeySpec> keys = {{"video", "uint8", "[T, 3, H, W]", "RGB frames"}};

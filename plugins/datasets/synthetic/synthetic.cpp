@@ -41,6 +41,8 @@ class Synthetic : public wm::Dataset {
 
   int64_t size() const override { return samples_; }
   std::string id(int64_t index) const override { return "synthetic-" + std::to_string(index); }
+  // every sample is its own episode
+  std::string group(int64_t index) const override { return id(index); }
 
   std::vector<wm::KeySpec> keys() const override {
     return {{"video", "uint8", "[T, 3, H, W]", "rendered frames"},

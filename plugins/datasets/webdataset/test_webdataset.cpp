@@ -4,7 +4,10 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <map>
+#include <set>
 
+#include "engine/dataset_split.h"
 #include "test_support.h"
 #include "wm/io/action_scaler.h"
 #include "wm/dataset.h"
@@ -92,6 +95,37 @@ TEST(WebDataset, EveryClipWithAStrideSumsTheActionsBetweenFrames) {
   // frames 5 -> 7: dx 5 + 6, yaw (49 - 25) / 2
   EXPECT_TRUE(torch::equal(sample.tensors.at("actions"),
                            torch::tensor({11.0f, 12.0f, 15.0f, 16.0f}).view({2, 2})));
+}
+
+// for 100 split seeds: how many of train/val/test hold clips of each episode, at most
+int most_splits_per_episode(std::shared_ptr<Dataset> clips, const std::string& split_by) {
+  int most = 0;
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    std::map<std::string, std::set<std::string>> seen;
+    int64_t total = 0;
+    for (const char* which : {"train", "val", "test"}) {
+      SplitSpec spec;
+      spec.split = which, spec.seed = seed, spec.split_by = split_by;
+      SplitDataset part(clips, spec);
+      total += part.size();
+      for (int64_t i = 0; i < part.size(); ++i) seen[part.group(i)].insert(which);
+    }
+    EXPECT_EQ(total, clips->size());
+    if (split_by == "group") EXPECT_EQ(seen.size(), 12u);
+    for (const auto& [episode, splits] : seen) most = std::max(most, static_cast<int>(splits.size()));
+  }
+  return most;
+}
+
+TEST(WebDataset, ClipsOfOneEpisodeShareASplit) {
+  test::TempDir dir;
+  write_vpt_shards(dir, 3, 4, 24);
+  auto clips = test::make<Dataset>("webdataset", "{shards: \"" + shards(dir) + "\", frames: 4, clips: all}");
+  ASSERT_EQ(clips->size(), 72) << "3 shards x 4 episodes x 6 clips";
+  EXPECT_EQ(clips->id(5), "shard-000000.tar/player0-0@20");
+  EXPECT_EQ(clips->group(5), "shard-000000.tar/player0-0");
+  EXPECT_EQ(most_splits_per_episode(clips, "group"), 1);
+  EXPECT_GT(most_splits_per_episode(clips, "sample"), 1) << "hashing each clip leaks episodes";
 }
 
 TEST(WebDataset, EnvironmentShardsCarryActionArraysStateRewardAndSuccess) {

@@ -2,12 +2,16 @@
 // VPT recordings and of environment collection. Shards are read in place: members are found
 // from the tar headers and read by offset, never unpacked to disk. Record conventions (which
 // record an action row comes from, dotted fields, *_diff, action arrays): wm/frame_records.h.
+// With video_ext: none, samples come from the .jsonl records alone; that part builds without
+// FFmpeg (WM_WEBDATASET_VIDEO unset: records only).
 #include <torch/torch.h>
 
 #include "wm/io/frame_records.h"
 #include "wm/sdk.h"
-#include "wm/video/video_clip.h"
 #include "wm/io/webdataset.h"
+#ifdef WM_WEBDATASET_VIDEO
+#include "wm/video/video_clip.h"
+#endif
 
 namespace {
 
@@ -32,22 +36,41 @@ class WebDataset : public wm::Dataset {
         .choice("clips", "first", {"first", "all"},
                 "first: one clip per sample from its first frame (reads tar headers only); all: "
                 "every whole clip of each sample (reads each .jsonl once to count frames)")
-        .text("video_ext", "mp4", "member extension of the video")
         .text("records_ext", "jsonl", "member extension of the frame records");
+#ifdef WM_WEBDATASET_VIDEO
+    schema.text("video_ext", "mp4", "member extension of the video; none: samples from the "
+                                    "frame records alone (state-only episodes)");
     return wm::video::add_clip_params(schema);
+#else
+    schema.text("video_ext", "none", "none: samples from the frame records alone (this build has "
+                                     "no FFmpeg, so no video)");
+    return schema.integer("frames", 16, "frames per clip").range(1, 4096)
+        .integer("stride", 1, "keep every stride-th frame").at_least(1);
+#endif
   }
 
   explicit WebDataset(const wm::Params& params)
-      : request_(wm::video::clip_request(params)),
-        threads_(params.get<int>("threads")),
-        fields_(wm::io::split_list(params.get<std::string>("action_fields"))),
+      : fields_(wm::io::split_list(params.get<std::string>("action_fields"))),
         button_fields_(wm::io::split_list(params.get<std::string>("button_fields"))),
         buttons_(wm::io::split_list(params.get<std::string>("buttons"))),
         signals_(wm::io::split_list(params.get<std::string>("signals"))),
         video_ext_(params.get<std::string>("video_ext")),
         records_ext_(params.get<std::string>("records_ext")) {
+    records_only_ = video_ext_ == "none";
+#ifdef WM_WEBDATASET_VIDEO
+    request_ = wm::video::clip_request(params);
+    threads_ = params.get<int>("threads");
     if (request_.fps > 0)
       throw params.error("fps", "webdataset clips follow the frame records; use stride instead");
+    request_.pad = false;  // frames and records must line up: a short video is an error
+#else
+    if (!records_only_)
+      throw params.error("video_ext", "this webdataset was built without FFmpeg and reads no "
+                                      "video; use video_ext: none (samples from the records alone)");
+#endif
+    if (records_only_ && fields_.empty() && signals_.empty())
+      throw params.error("signals", "video_ext: none leaves only the records: name some signals "
+                                    "(state, reward, success) or action_fields");
     if (button_fields_.empty() != buttons_.empty())
       throw params.error(buttons_.empty() ? "buttons" : "button_fields",
                          "button_fields and buttons go together: the fields to read and the "
@@ -55,9 +78,9 @@ class WebDataset : public wm::Dataset {
     for (const auto& signal : signals_)
       if (signal != "state" && signal != "reward" && signal != "success")
         throw params.error("signals", "unknown signal '" + signal + "' (state, reward, success)");
-    request_.pad = false;  // frames and records must line up: a short video is an error
-    stride_ = request_.stride;
-    span_ = (request_.frames - 1) * stride_ + 1;
+    frames_ = params.get<int64_t>("frames");
+    stride_ = params.get<int64_t>("stride");
+    span_ = (frames_ - 1) * stride_ + 1;
 
     std::vector<std::filesystem::path> shards;
     try {
@@ -76,9 +99,15 @@ class WebDataset : public wm::Dataset {
     std::string id = sample.shard.filename().string() + "/" + sample.key;
     return clip.first_frame > 0 ? id + "@" + std::to_string(clip.first_frame) : id;
   }
+  // the episode (`<shard>/<key>`): with `clips: all` its clips stay in one split
+  std::string group(int64_t index) const override {
+    const wm::io::ShardSample& sample = samples_[clips_.at(static_cast<size_t>(index)).sample];
+    return sample.shard.filename().string() + "/" + sample.key;
+  }
 
   std::vector<wm::KeySpec> keys() const override {
-    std::vector<wm::KeySpec> keys = {{"video", "uint8", "[T, 3, H, W]", "RGB frames"}};
+    std::vector<wm::KeySpec> keys;
+    if (!records_only_) keys.push_back({"video", "uint8", "[T, 3, H, W]", "RGB frames"});
     if (!fields_.empty())
       keys.push_back({"actions", "float32", "[T-1, " + std::to_string(action_names_.size()) + "]",
                       wm::join(action_names_) + (stride_ > 1 ? " (summed over each stride)" : "")});
@@ -113,20 +142,26 @@ class WebDataset : public wm::Dataset {
       records.push_back(wm::io::json::parse(lines[t], records_source));
 
     wm::Sample out;
+#ifdef WM_WEBDATASET_VIDEO
     // video: frames first, first + stride, ... decoded from the member's bytes in memory
-    auto video = wm::video::Reader::from_bytes(shard.read(*sample.find(video_ext_)),
-                                               source + "." + video_ext_, threads_);
-    wm::video::ClipRequest request = request_;
-    double fps = video.info().fps > 0 ? video.info().fps : 1.0;
-    request.start = std::max(0.0, (static_cast<double>(first) - 0.25) / fps);  // frame `first`
-    out.tensors["video"] = video.read_clip(request);
+    if (!records_only_) {
+      auto video = wm::video::Reader::from_bytes(shard.read(*sample.find(video_ext_)),
+                                                 source + "." + video_ext_, threads_);
+      wm::video::ClipRequest request = request_;
+      double fps = video.info().fps > 0 ? video.info().fps : 1.0;
+      request.start = std::max(0.0, (static_cast<double>(first) - 0.25) / fps);  // frame `first`
+      out.tensors["video"] = video.read_clip(request);
+    }
+#endif
 
-    // actions and buttons between sampled frames: the per-frame rows of each stride, summed
-    // (movements and angle changes add up) or or-ed (a button held in any frame)
-    int64_t steps = request_.frames - 1;
+    // actions and buttons between sampled frames: the per-frame rows of each stride, summed in
+    // float64 (movements and angle changes add up; fit_action_scaler's stride uses the same sums)
+    // or or-ed (a button held in any frame)
+    int64_t steps = frames_ - 1;
     if (!fields_.empty()) {
-      auto rows = wm::io::ActionFields(fields_).rows(records, 0, records.size(), records_source);
-      out.tensors["actions"] = rows.view({steps, stride_, rows.size(1)}).sum(1);
+      auto rows = wm::io::ActionFields(fields_).stride_sums(records, 0, static_cast<size_t>(steps),
+                                                            static_cast<size_t>(stride_), records_source);
+      out.tensors["actions"] = rows;
       if (rows.size(1) != static_cast<int64_t>(action_names_.size()))
         throw wm::DataError(source, source + ": " + std::to_string(rows.size(1)) +
                                         " action values per frame, other samples have " +
@@ -176,7 +211,7 @@ class WebDataset : public wm::Dataset {
         continue;
       }
       for (auto& sample : found) {
-        if (!sample.find(video_ext_) || !sample.find(records_ext_)) {
+        if ((!records_only_ && !sample.find(video_ext_)) || !sample.find(records_ext_)) {
           ++incomplete;
           continue;
         }
@@ -191,17 +226,18 @@ class WebDataset : public wm::Dataset {
         int64_t frames = static_cast<int64_t>(
             record_lines(shard.read(*samples_[at].find(records_ext_))).size());
         if (frames < span_) ++short_samples;
-        for (int64_t start = 0; start + span_ <= frames; start += span_) clips_.push_back({at, start});
+        for (int64_t start : wm::io::clip_starts(frames, span_, true)) clips_.push_back({at, start});
       }
     }
     if (incomplete > 0)
-      wm::log().warn("webdataset: {} sample(s) lack a .{} or .{} member; left out", incomplete,
-                     video_ext_, records_ext_);
+      wm::log().warn("webdataset: {} sample(s) lack a {} member; left out", incomplete,
+                     records_only_ ? "." + records_ext_ : "." + video_ext_ + " or ." + records_ext_);
     if (short_samples > 0)
       wm::log().warn("webdataset: {} sample(s) are shorter than one clip of {} frames; left out",
                      short_samples, span_);
     if (clips_.empty())
-      throw wm::Error("webdataset: no samples with <key>." + video_ext_ + " and <key>." +
+      throw wm::Error("webdataset: no samples with " +
+                      (records_only_ ? std::string() : "<key>." + video_ext_ + " and ") + "<key>." +
                       records_ext_ + " members in " + std::to_string(shards.size()) + " shard(s)");
   }
 
@@ -217,8 +253,12 @@ class WebDataset : public wm::Dataset {
     action_names_ = wm::io::ActionFields(fields_).columns(wm::io::json::parse(lines.front(), source));
   }
 
+#ifdef WM_WEBDATASET_VIDEO
   wm::video::ClipRequest request_;
-  int threads_;
+  int threads_ = 1;
+#endif
+  bool records_only_ = false;  // video_ext: none
+  int64_t frames_ = 1;
   std::vector<std::string> fields_, button_fields_, buttons_, signals_, action_names_;
   std::string video_ext_, records_ext_;
   int64_t stride_ = 1, span_ = 1;

@@ -3,12 +3,14 @@
 // vector or a discrete label) to the latents of the outcome clip, as a change added to the last
 // current latent (so it starts as the copy-last-latent baseline). A decoder turns latents back into
 // frames so pixel metrics (PSNR, SSIM, LPIPS, FVD) can judge them: trained here on the true latents
-// (never on predictions), or frozen and loaded from a file.
+// (never on predictions), or frozen and loaded from a file. An optional inverse-dynamics head
+// (action_head.h) reads which action the predicted outcome shows.
 #include <torch/torch.h>
 
 #include <cmath>
 #include <filesystem>
 
+#include "action_head.h"
 #include "wm/nn/frame_decoder.h"
 #include "wm/nn/frame_pair_model.h"
 #include "wm/nn/frozen_frame_encoder.h"
@@ -92,6 +94,9 @@ class Glp : public wm::Model {
                                    "the MSE)").range(0.5, 4.0)
             .integer("decoder_dim", 64, "decoder width").at_least(8)
             .integer("decoder_depth", 1, "decoder blocks").at_least(1)
+            .boolean("action_head", false, "add an inverse-dynamics head (current, outcome latents -> "
+                                           "the action), trained on true latents; predict gives "
+                                           "action_logits_pred / _true / _copy")
             .path("decoder_checkpoint", "a frozen decoder: a wmhost checkpoint of a glp run with the "
                                         "same sizes (its model/decoder.* tensors); without it the "
                                         "decoder trains on the true latents"));
@@ -120,6 +125,10 @@ class Glp : public wm::Model {
       for (auto& parameter : decoder_->parameters()) parameter.set_requires_grad(false);
       frozen_decoder_ = true;
     }
+    if (p.get<bool>("action_head"))
+      action_head_ = std::make_unique<glp::ActionHead>(
+          *net_, encoder_->dim(), 2 * p.get<int64_t>("dim"),
+          label_actions_ ? p.get<int64_t>("classes") : action_size_);
   }
 
   std::vector<std::string> required_keys() const override {
@@ -140,24 +149,40 @@ class Glp : public wm::Model {
       out.loss = out.loss + decoder_mse;
       out.logs["decoder_mse"] = decoder_mse.item<double>();
     }
+    if (action_head_) {  // the head learns from true latents only
+      auto action = action_of(batch);
+      auto head_loss = glp::ActionHead::loss(action_head_->forward(clip.current, clip.outcome), action);
+      out.loss = out.loss + head_loss;
+      out.logs["action_head_loss"] = head_loss.item<double>();
+    }
     out.tokens = clip.current.size(0) * (context_ + outcome_) * clip.current.size(2);
     return out;
   }
 
   // decoded outcome frames of the adapter (prediction), of copy-last-latent (copy_last) and of the
-  // true latents (reconstruction), the true frames (target), and the latents behind each
+  // true latents (reconstruction), the true frames (target), and the latents behind each; with
+  // the action head, its reading of each outcome
   wm::TensorMap predict(const wm::Batch& batch) override {
     torch::NoGradGuard no_grad;
     auto clip = split(batch);
     auto predicted = adapter_->forward(clip.current, action_of(batch));
     auto copied = clip.current.slice(1, context_ - 1, context_).expand_as(clip.outcome).contiguous();
-    return {{"prediction", decode(predicted).clamp(0, 1)},
+    wm::TensorMap out;
+    if (action_head_) {
+      out["action_logits_pred"] = action_head_->forward(clip.current, predicted);
+      out["action_logits_true"] = action_head_->forward(clip.current, clip.outcome);
+      out["action_logits_copy"] = action_head_->forward(clip.current, copied);
+      out["action_logits"] = out["action_logits_true"];  // the clip's own action, for `tiers`
+      if (batch.tensors.count("action_label")) out["action_label"] = batch.at("action_label").reshape({-1});
+    }
+    out.insert({{"prediction", decode(predicted).clamp(0, 1)},
             {"copy_last", decode(copied).clamp(0, 1)},
             {"reconstruction", decode(clip.outcome).clamp(0, 1)},
             {"target", batch.at("video").slice(1, context_, context_ + outcome_)},
             {"latent_prediction", predicted},
             {"latent_copy_last", copied},
-            {"latent_target", clip.outcome}};
+            {"latent_target", clip.outcome}});
+    return out;
   }
 
   // the current clip's mean token latent, for probes: [B, D]
@@ -216,6 +241,7 @@ class Glp : public wm::Model {
   wm::nn::FrozenFrameEncoder encoder_{nullptr};
   Adapter adapter_{nullptr};
   wm::nn::FrameDecoder decoder_{nullptr};
+  std::unique_ptr<glp::ActionHead> action_head_;
 };
 
 }  // namespace

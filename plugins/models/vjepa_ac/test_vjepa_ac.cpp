@@ -136,5 +136,49 @@ TEST(VJepaAc, RejectsAScalerOfAnotherActionWidth) {
   EXPECT_THAT(error, ::testing::HasSubstr("scales 3 action dimensions"));
 }
 
+// buttons beside the scaled actions (extra_action_keys): they change the prediction and the loss
+// gradient reaches their columns of the action embedding
+TEST(VJepaAc, ButtonsAfterTheContinuousActionsConditionThePrediction) {
+  Batch batch = synthetic_batch(2);
+  auto steps = batch.at("actions").size(1);
+  batch.tensors["buttons"] = torch::zeros({2, steps, 3});
+  Batch pressed = batch;
+  pressed.tensors["buttons"] = torch::zeros({2, steps, 3});
+  pressed.tensors["buttons"].select(2, 1).fill_(1.0f);  // only button 1, held throughout
+  std::string params = kSmall;
+  params.insert(params.size() - 1, ", residual: false, extra_action_keys: [buttons], extra_action_size: 3");
+  torch::manual_seed(0);
+  auto model = test::make<Model>("vjepa_ac", params);
+  auto required = model->required_keys();
+  EXPECT_NE(std::find(required.begin(), required.end(), "buttons"), required.end());
+  auto a = model->predict(batch).at("prediction"), b = model->predict(pressed).at("prediction");
+  EXPECT_GT((a - b).abs().max().item<double>(), 1e-4) << "changing only buttons changes the latents";
+
+  auto out = model->loss(pressed);
+  out.loss.backward();
+  at::Tensor weight;
+  for (const auto& [name, tensor] : model->parameters())
+    if (name == "action_embed.weight") weight = tensor;
+  ASSERT_TRUE(weight.defined());
+  EXPECT_EQ(weight.size(1), 2 + 3) << "action_size continuous + 3 button columns";
+  EXPECT_GT(weight.grad().slice(1, 2, 5).norm().item<double>(), 0.0);
+
+  // the declared width must match the batch; planning needs no buttons
+  Batch wide = batch;
+  wide.tensors["buttons"] = torch::zeros({2, steps, 4});
+  EXPECT_THAT(test::error_of([&] { model->loss(wide); }), ::testing::HasSubstr("extra_action_size is 3"));
+  Batch observation;
+  observation.tensors = {{"video", batch.at("video").slice(1, 0, 2)},
+                         {"actions", batch.at("actions").slice(1, 0, 1)},
+                         {"state", batch.at("state").slice(1, 0, 2)},
+                         {"goal", (batch.at("video").select(1, 4) * 255).to(torch::kUInt8)}};
+  EXPECT_EQ(dynamic_cast<Policy*>(model.get())->act(observation).at("action").sizes(),
+            (std::vector<int64_t>{2, 2}));
+  params = kSmall;
+  params.insert(params.size() - 1, ", extra_action_keys: [buttons]");
+  EXPECT_THAT(test::error_of([&] { test::make<Model>("vjepa_ac", params); }),
+              ::testing::HasSubstr("go together"));
+}
+
 }  // namespace
 }  // namespace wm

@@ -29,7 +29,9 @@ class PredictorImpl : public torch::nn::Module {
         residual_(p.get<bool>("residual")) {
     int64_t dim = p.get<int64_t>("dim"), heads = p.get<int64_t>("heads");
     if (dim % heads) throw p.error("heads", "must divide dim (" + std::to_string(dim) + ")");
-    action_embed_ = register_module("action_embed", torch::nn::Linear(p.get<int64_t>("action_size"), dim));
+    // the continuous actions, then the discrete columns of extra_action_keys (multi-hot buttons)
+    int64_t action_width = p.get<int64_t>("action_size") + p.get<int64_t>("extra_action_size");
+    action_embed_ = register_module("action_embed", torch::nn::Linear(action_width, dim));
     if (int64_t state_size = p.get<int64_t>("state_size"); state_size > 0)
       state_embed_ = register_module("state_embed", torch::nn::Linear(state_size, dim));
     latent_embed_ = register_module("latent_embed", torch::nn::Linear(latent_dim, dim));
@@ -84,7 +86,12 @@ class VJepaAc : public wm::Model, public wm::Policy {
   static wm::Schema schema() {
     return wm::nn::with_frozen_encoder_params(
         wm::Schema{}
-            .integer("action_size", 2, "width of the continuous actions").at_least(1)
+            .integer("action_size", 2, "width of the continuous actions (the scaled ones)").at_least(1)
+            .strings("extra_action_keys", {},
+                     "batch keys [B, T-1, K] concatenated, unscaled, after the continuous actions "
+                     "(the webdataset plugin's multi-hot `buttons`)")
+            .integer("extra_action_size", 0, "total width K of extra_action_keys (the action "
+                                             "embedding takes action_size + K inputs)").at_least(0)
             .integer("state_size", 0, "width of the per-frame state (0: no state token)").at_least(0)
             .integer("dim", 128, "predictor width").at_least(8)
             .integer("depth", 4, "predictor blocks").at_least(1)
@@ -112,7 +119,13 @@ class VJepaAc : public wm::Model, public wm::Policy {
       : action_size_(p.get<int64_t>("action_size")),
         state_size_(p.get<int64_t>("state_size")),
         auto_steps_(p.get<int64_t>("auto_steps")),
-        loss_exp_(p.get<double>("loss_exp")) {
+        loss_exp_(p.get<double>("loss_exp")),
+        extra_keys_(p.get<wm::StringList>("extra_action_keys")),
+        extra_size_(p.get<int64_t>("extra_action_size")) {
+    if (extra_keys_.empty() != (extra_size_ == 0))
+      throw p.error(extra_keys_.empty() ? "extra_action_size" : "extra_action_keys",
+                    "extra_action_keys and extra_action_size go together: the keys and their "
+                    "total width");
     encoder_ = wm::nn::FrozenFrameEncoder(p);
     predictor_ = Predictor(p, encoder_->dim(), encoder_->tokens());
     load_action_scaler(p);
@@ -129,8 +142,10 @@ class VJepaAc : public wm::Model, public wm::Policy {
   }
 
   std::vector<std::string> required_keys() const override {
-    if (state_size_ > 0) return {"video", "actions", "state"};
-    return {"video", "actions"};
+    std::vector<std::string> keys = {"video", "actions"};
+    if (state_size_ > 0) keys.push_back("state");
+    keys.insert(keys.end(), extra_keys_.begin(), extra_keys_.end());
+    return keys;
   }
 
   wm::LossOutput loss(const wm::Batch& batch) override {
@@ -190,15 +205,19 @@ class VJepaAc : public wm::Model, public wm::Policy {
     int64_t clips = video.size(0), context = video.size(1);
     auto latents = encoder_->forward(video);
     auto goal_latents = encoder_->forward(goal.unsqueeze(1)).select(1, 0);  // [B, N, D]
-    auto past = context > 1 ? actions_of(batch, context - 1)
-                            : torch::zeros({clips, 0, action_size_}, latents.options());
+    // planned steps hold no buttons; past ones carry the batch's when it has them
+    auto past = context > 1 ? actions_of(batch, context - 1, /*planning=*/true)
+                            : torch::zeros({clips, 0, action_size_ + extra_size_}, latents.options());
     auto states = states_of(batch);
     std::vector<at::Tensor> actions, energies;
     for (int64_t b = 0; b < clips; ++b) {
       auto energy = [&](const at::Tensor& candidates) {  // [S, H, A] raw -> [S]
         int64_t samples = candidates.size(0);
-        auto all = torch::cat({past[b].unsqueeze(0).expand({samples, -1, -1}),
-                               normalise(candidates.to(latents.device()))}, 1);
+        auto planned = normalise(candidates.to(latents.device()));
+        if (extra_size_ > 0)
+          planned = torch::cat({planned, torch::zeros({samples, planned.size(1), extra_size_},
+                                                      planned.options())}, 2);
+        auto all = torch::cat({past[b].unsqueeze(0).expand({samples, -1, -1}), planned}, 1);
         auto state = states.defined() ? states[b].unsqueeze(0).expand({samples, -1, -1}) : states;
         auto imagined = wm::nn::imagine(predictor(), latents[b].unsqueeze(0).expand({samples, -1, -1, -1}),
                                         all, state, cem_.horizon);
@@ -240,14 +259,36 @@ class VJepaAc : public wm::Model, public wm::Policy {
     action_std_ = torch::where(std == 0, torch::ones_like(std), std);
   }
 
-  // normalised actions of the first `steps` transitions: [B, steps, A]
-  at::Tensor actions_of(const wm::Batch& batch, int64_t steps) const {
+  // normalised actions of the first `steps` transitions, then the extra keys: [B, steps, A + K].
+  // Planning tolerates a batch without the extra keys (zeros: nothing held).
+  at::Tensor actions_of(const wm::Batch& batch, int64_t steps, bool planning = false) const {
     const auto& actions = batch.at("actions");
     if (actions.dim() != 3 || actions.size(2) != action_size_ || actions.size(1) < steps)
       throw wm::Error("vjepa_ac: actions must be [B, >=" + std::to_string(steps) + ", " +
                       std::to_string(action_size_) + "] (model.params.action_size), got " +
                       wm::describe_tensor(actions));
-    return normalise(actions.slice(1, 0, steps).to(torch::kFloat32));
+    auto scaled = normalise(actions.slice(1, 0, steps).to(torch::kFloat32));
+    if (extra_keys_.empty()) return scaled;
+    std::vector<at::Tensor> parts = {scaled};
+    int64_t width = 0;
+    for (const auto& key : extra_keys_) {
+      if (planning && !batch.tensors.count(key)) {
+        parts.push_back(torch::zeros({scaled.size(0), steps, extra_size_ - width}, scaled.options()));
+        width = extra_size_;
+        break;
+      }
+      const auto& extra = batch.at(key);
+      if (extra.dim() != 3 || extra.size(0) != scaled.size(0) || extra.size(1) < steps)
+        throw wm::Error("vjepa_ac: " + key + " must be [B, >=" + std::to_string(steps) +
+                        ", K] like actions, got " + wm::describe_tensor(extra));
+      parts.push_back(extra.slice(1, 0, steps).to(scaled.device(), torch::kFloat32));
+      width += extra.size(2);
+    }
+    if (width != extra_size_)
+      throw wm::Error("vjepa_ac: extra_action_keys (" + wm::join(extra_keys_) + ") hold " +
+                      std::to_string(width) + " columns, model.params.extra_action_size is " +
+                      std::to_string(extra_size_));
+    return torch::cat(parts, 2);
   }
   at::Tensor normalise(const at::Tensor& actions) const { return (actions - action_mean_) / action_std_; }
 
@@ -265,6 +306,8 @@ class VJepaAc : public wm::Model, public wm::Policy {
 
   int64_t action_size_, state_size_, auto_steps_;
   double loss_exp_;
+  std::vector<std::string> extra_keys_;
+  int64_t extra_size_;
   wm::nn::FrozenFrameEncoder encoder_{nullptr};
   Predictor predictor_{nullptr};
   at::Tensor action_mean_, action_std_;

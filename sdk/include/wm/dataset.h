@@ -24,6 +24,10 @@ class Dataset : public Component {
   virtual std::vector<KeySpec> keys() const = 0;
   // a stable id without loading the sample; override when get() is expensive
   virtual std::string id(int64_t index) const;
+  // the unit a split keeps together (a video, an episode, a listed file): samples of one group
+  // never land in two splits. The default is the id up to its first '@' (the whole id without one);
+  // override when segments or clips of one source carry other ids
+  virtual std::string group(int64_t index) const;
 };
 
 }  // namespace wm

@@ -126,6 +126,48 @@ at::Tensor ActionFields::rows(const std::vector<json::Value>& records, size_t fi
       .to(at::kFloat);
 }
 
+size_t ActionFields::append_stride_sums(const std::vector<json::Value>& records, size_t first,
+                                        size_t steps, size_t stride, const std::string& source,
+                                        std::vector<double>& out) const {
+  if (stride < 1) throw Error("action rows: stride must be >= 1, got " + std::to_string(stride));
+  if (steps == 0) return 0;
+  if (stride == 1) return append_rows(records, first, steps + 1, source, out);
+  // per-frame rows of the whole span, then each stride's rows added in frame order
+  std::vector<double> rows;
+  size_t columns = append_rows(records, first, steps * stride + 1, source, rows);
+  size_t base = out.size();
+  out.resize(base + steps * columns, 0.0);
+  for (size_t step = 0; step < steps; ++step)
+    for (size_t r = 0; r < stride; ++r) {
+      const double* row = rows.data() + (step * stride + r) * columns;
+      double* sum = out.data() + base + step * columns;
+      for (size_t c = 0; c < columns; ++c) sum[c] += row[c];
+    }
+  return columns;
+}
+
+at::Tensor ActionFields::stride_sums(const std::vector<json::Value>& records, size_t first,
+                                     size_t steps, size_t stride, const std::string& source) const {
+  std::vector<double> values;
+  size_t columns = append_stride_sums(records, first, steps, stride, source, values);
+  if (steps == 0) return at::empty({0, 0}, at::kFloat);
+  return at::from_blob(values.data(), {static_cast<int64_t>(steps), static_cast<int64_t>(columns)},
+                       at::kDouble)
+      .to(at::kFloat);
+}
+
+//---- clips ----
+
+std::vector<int64_t> clip_starts(int64_t records, int64_t span, bool every_clip) {
+  std::vector<int64_t> starts;
+  if (span < 1) return starts;
+  for (int64_t start = 0; start + span <= records; start += span) {
+    starts.push_back(start);
+    if (!every_clip) break;
+  }
+  return starts;
+}
+
 //---- per-frame signals ----
 
 at::Tensor frame_scalars(const std::vector<json::Value>& records, size_t first, size_t frames,

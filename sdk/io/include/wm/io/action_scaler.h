@@ -72,6 +72,7 @@ class ScaledActionsDataset : public Dataset {
   Sample get(int64_t index) const override;
   std::vector<KeySpec> keys() const override;
   std::string id(int64_t index) const override { return base_->id(index); }
+  std::string group(int64_t index) const override { return base_->group(index); }
 
  private:
   std::shared_ptr<Dataset> base_;

@@ -37,6 +37,14 @@ class ActionFields {
   // the same rows as float32 [frames - 1, columns]
   at::Tensor rows(const std::vector<json::Value>& records, size_t first, size_t frames,
                   const std::string& source) const;
+  // the actions between frames sampled every `stride` records: frames [first, first + steps *
+  // stride] give `steps` rows, each the float64 sum of the `stride` per-frame rows it spans
+  // (movements and angle changes add up). Appended to `out`; returns the number of columns.
+  size_t append_stride_sums(const std::vector<json::Value>& records, size_t first, size_t steps,
+                            size_t stride, const std::string& source, std::vector<double>& out) const;
+  // the same as float32 [steps, columns] (the webdataset plugin's `actions`)
+  at::Tensor stride_sums(const std::vector<json::Value>& records, size_t first, size_t steps,
+                         size_t stride, const std::string& source) const;
 
   const std::vector<std::string>& fields() const { return fields_; }
 
@@ -58,6 +66,13 @@ at::Tensor frame_vectors(const std::vector<json::Value>& records, size_t first, 
 at::Tensor multi_hot(const std::vector<json::Value>& records, size_t first, size_t frames,
                      const std::vector<std::string>& fields,
                      const std::vector<std::string>& vocabulary, const std::string& source);
+
+//---- clips ----
+
+// where the clips of a sample with `records` frame records start, each spanning `span` records:
+// only 0 (when it fits) for every_clip false, else 0, span, 2 * span ... while a whole clip fits.
+// The webdataset plugin and fit_action_scaler cut clips with this one rule.
+std::vector<int64_t> clip_starts(int64_t records, int64_t span, bool every_clip);
 
 // "a, b,c" -> {"a", "b", "c"} (spaces trimmed, empty items dropped)
 std::vector<std::string> split_list(const std::string& comma_separated);

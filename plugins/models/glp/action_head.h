@@ -1,0 +1,38 @@
+// glp's inverse-dynamics head (spec D1): from a current clip's latents and an outcome clip's
+// latents, which action led from one to the other. Input: [last current latent, mean outcome
+// latent, their difference], token grids [N, D] flattened; a LayerNorm and an MLP (2 x dim
+// hidden, GELU) end in class logits (label actions) or action values (continuous). A copied
+// last latent then gives a zero difference: the floor carries no action by construction.
+// It trains on true latents only; at prediction it also reads the adapter's outcome (how
+// recognisable the predicted action is) and the copy-last latent (the floor).
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+
+namespace torch::nn {
+class Module;
+class SequentialImpl;
+class LinearImpl;
+}
+
+namespace glp {
+
+class ActionHead {
+ public:
+  // registers its layers as `action_head` under `parent`; the latents are [B, F, tokens, latent_dim]
+  ActionHead(torch::nn::Module& parent, int64_t latent_dim, int64_t hidden, int64_t outputs);
+
+  // current [B, C, N, D], outcome [B, O, N, D] -> [B, outputs]
+  at::Tensor forward(const at::Tensor& current, const at::Tensor& outcome) const;
+
+  // cross-entropy against int64 labels [B], or half the MSE against float targets [B, outputs]
+  static at::Tensor loss(const at::Tensor& outputs, const at::Tensor& target);
+
+ private:
+  std::shared_ptr<torch::nn::SequentialImpl> net_;
+  std::shared_ptr<torch::nn::LinearImpl> out_;
+};
+
+}  // namespace glp
