@@ -472,5 +472,35 @@ TEST(Analysis, CurvesAverageAMetricsColumnOverSeeds) {
   EXPECT_THAT(test::error_of([&] { analysis::run_step(table, wrong[0]); }), HasSubstr("did you mean 'train/loss'?"));
 }
 
+//---- table ----
+
+TEST(Analysis, TableGivesMeanAndSdPerNDashesForMissingMetricsAndHours) {
+  test::TempDir dir;
+  // 2 sizes x 2 seeds; no lpips column (its weights are not installed), fvd only for N = 200
+  std::string csv = "run,data.train.subset,seed,status,seconds,train[train]/train_size,"
+                    "evaluate[test]/action_acc_pred/top1,evaluate[test]/fvd/fvd\n";
+  csv += "a,100,0,ok,1800,100,0.3,\n" "b,100,1,ok,5400,100,0.5,\n";
+  csv += "c,200,0,ok,3600,200,0.6,40\n" "d,200,1,ok,3600,200,0.7,60\n";
+  auto table = table_of(dir, csv);
+  auto steps = steps_of(
+      "analysis:\n  - table: {name: seed_table, columns: [\"LPIPS=evaluate[test]/lpips\", "
+      "\"FVD=evaluate[test]/fvd/fvd\", \"Action Acc=evaluate[test]/action_acc_pred/top1\"]}\n");
+  ASSERT_EQ(analysis::run_steps(table, steps), 0);
+  std::string md = read(dir.path() / "analysis/seed_table.md");
+  EXPECT_THAT(md, HasSubstr("| N | runs | LPIPS | FVD | Action Acc | hours |"));
+  // sd of {0.3, 0.5} is 0.1414, of {0.5 h, 1.5 h} 0.7071 (an sd of 0 is not shown); no fvd at N = 100
+  EXPECT_THAT(md, HasSubstr("| 100 | 2 | — | — | 0.4 ± 0.1414 | 1 ± 0.7071 |"));
+  EXPECT_THAT(md, HasSubstr("| 200 | 2 | — | 50 ± 14.14 | 0.65 ± 0.07071 | 1 |"));
+  EXPECT_THAT(md, HasSubstr("mean ± sd over seed"));
+  // the missing metric is named, with the nearest column there is
+  EXPECT_THAT(md, HasSubstr("— LPIPS: no column evaluate[test]/lpips"));
+  EXPECT_THAT(read(dir.path() / "analysis/seed_table.csv"), HasSubstr("100,2,,,0,,,0,0.4,0.14142135623730"));
+  // a glob matching two columns is an error, as in every step; a malformed entry fails validation
+  auto two = steps_of("analysis: [{table: {columns: [\"evaluate*\"]}}]");
+  EXPECT_THAT(test::error_of([&] { analysis::run_step(table, two[0]); }), HasSubstr("evaluate*"));
+  EXPECT_THAT(test::error_of([] { steps_of("analysis: [{table: {columns: [\"=x\"]}}]"); }),
+              HasSubstr("analysis.0.table.columns"));
+}
+
 }  // namespace
 }  // namespace wm

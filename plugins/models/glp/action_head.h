@@ -1,10 +1,10 @@
 // glp's inverse-dynamics head (spec D1): from a current clip's latents and an outcome clip's
-// latents, which action led from one to the other. Input: [last current latent, mean outcome
-// latent, their difference], token grids [N, D] flattened; a LayerNorm and an MLP (2 x dim
-// hidden, GELU) end in class logits (label actions) or action values (continuous). A copied
-// last latent then gives a zero difference: the floor carries no action by construction.
-// It trains on true latents only; at prediction it also reads the adapter's outcome (how
-// recognisable the predicted action is) and the copy-last latent (the floor).
+// latents, which action led from one to the other. Per token: [last current latent, the
+// outcome's frame-mean latent, their difference], each layer-normalised; one MLP shared by all
+// tokens (2 x dim wide, GELU), the mean over tokens, then class logits (label actions) or action
+// values (continuous). A copied last latent gives a zero difference: the floor carries no
+// action by construction. It trains on true latents only; at prediction it also reads the
+// adapter's outcome (how recognisable the predicted action is) and the copied latent.
 #pragma once
 #include <ATen/core/Tensor.h>
 
