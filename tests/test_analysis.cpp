@@ -19,14 +19,9 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::Not;
 namespace fs = std::filesystem;
+using test::read_text;
 namespace json = io::json;
 
-std::string read(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // the steps of an `analysis:` YAML, bound as validation binds them
 std::vector<analysis::Step> steps_of(const std::string& yaml) {
@@ -67,8 +62,8 @@ std::string verdict_on(const std::vector<std::vector<double>>& rates) {
   auto table = table_of(dir, lethality_summary(rates));
   auto steps = steps_of(kLethality);
   EXPECT_EQ(analysis::run_steps(table, steps), 0);
-  json::Value result = json::parse(read(dir.path() / "analysis/decide.json"));
-  EXPECT_THAT(read(dir.path() / "analysis/decide.md"), HasSubstr("**verdict: " + result.find("verdict")->as_string()));
+  json::Value result = json::parse(read_text(dir.path() / "analysis/decide.json"));
+  EXPECT_THAT(read_text(dir.path() / "analysis/decide.md"), HasSubstr("**verdict: " + result.find("verdict")->as_string()));
   return result.find("verdict")->as_string();
 }
 
@@ -85,11 +80,11 @@ TEST(Analysis, DecideShowsTheValuesItCompared) {
   test::TempDir dir;
   auto table = table_of(dir, lethality_summary({{0.8, 0.82, 0.78}, {0.5, 0.52, 0.48}, {0.3, 0.31, 0.29}}));
   ASSERT_EQ(analysis::run_steps(table, steps_of(kLethality)), 0);
-  std::string md = read(dir.path() / "analysis/decide.md");
+  std::string md = read_text(dir.path() / "analysis/decide.md");
   EXPECT_THAT(md, HasSubstr("rel(0.9, 0.5) = 0.6"));
   EXPECT_THAT(md, HasSubstr("| 1 | rel(0.9, 0.5) > 0.20 | rel(0.9, 0.5) = 0.6 | yes ← |"));
   // the comparison the decision rests on, with Welch's test between the seeds
-  json::Value compare = json::parse(read(dir.path() / "analysis/compare.json"));
+  json::Value compare = json::parse(read_text(dir.path() / "analysis/compare.json"));
   const json::Value& first = compare.find("rows")->items().at(0);
   EXPECT_NEAR(first.find("diff")->as_number(), 0.3, 1e-12);
   EXPECT_LT(first.find("p")->as_number(), 1e-4);
@@ -104,7 +99,7 @@ TEST(Analysis, ARuleAskingForAMissingGroupIsNamedAndItsOldFilesGo) {
   auto steps = steps_of("analysis:\n  - decide:\n      by: prior\n      column: \"rollout[model]/success_rate\"\n"
                         "      rules:\n        - {when: \"mean(0.7) > 0.5\", say: x}\n");
   EXPECT_EQ(analysis::run_steps(table, steps), 1);
-  EXPECT_THAT(read(dir.path() / "analysis.md"),
+  EXPECT_THAT(read_text(dir.path() / "analysis.md"),
               ContainsRegex("rule 1 \\(analysis.0.decide.rules.0.when at exp.yaml:6:[0-9]+\\) `mean\\(0.7\\) > 0.5`: "
                             "no runs with prior = 0.7"));
   // the earlier verdict is not left behind to be read as this one
@@ -147,10 +142,10 @@ TEST(Analysis, AggregateGivesMeanSdSemAndTheTInterval) {
   test::TempDir dir;
   auto table = table_of(dir, kSeeds);
   ASSERT_EQ(analysis::run_steps(table, steps_of(R"(analysis: [{aggregate: {by: lr, columns: ["evaluate[val]/psnr"]}}])")), 0);
-  std::string csv = read(dir.path() / "analysis/aggregate.csv");
+  std::string csv = read_text(dir.path() / "analysis/aggregate.csv");
   // 20.5, 20.7, 20.9: mean 20.7, sd 0.2, sem 0.2/sqrt(3), 95 % CI 20.7 ± t(0.975, 2) sem
   double sem = 0.2 / std::sqrt(3.0), half = 4.302652729911275 * sem;
-  json::Value result = json::parse(read(dir.path() / "analysis/aggregate.json"));
+  json::Value result = json::parse(read_text(dir.path() / "analysis/aggregate.json"));
   const json::Value& first = result.find("rows")->items().at(0);
   EXPECT_EQ(first.find("group")->find("lr")->as_string(), "0.1");
   EXPECT_NEAR(first.find("mean")->as_number(), 20.7, 1e-12);
@@ -163,9 +158,9 @@ TEST(Analysis, AggregateGivesMeanSdSemAndTheTInterval) {
   const json::Value& second = result.find("rows")->items().at(1);
   EXPECT_EQ(second.find("n")->as_number(), 2);
   EXPECT_NEAR(second.find("mean")->as_number(), 22.5, 1e-12);
-  EXPECT_THAT(read(dir.path() / "analysis/aggregate.md"),
+  EXPECT_THAT(read_text(dir.path() / "analysis/aggregate.md"),
               HasSubstr("| lr | mean | sd | sem | 95 % CI | n | values (by seed) |\n|---|---:|"));
-  EXPECT_THAT(read(dir.path() / "analysis/aggregate.md"), HasSubstr("| 0.1 | 20.7 | 0.2 | 0.1155 | [20.2, 21.2] | 3 | 20.5 20.7 20.9 |"));
+  EXPECT_THAT(read_text(dir.path() / "analysis/aggregate.md"), HasSubstr("| 0.1 | 20.7 | 0.2 | 0.1155 | [20.2, 21.2] | 3 | 20.5 20.7 20.9 |"));
   EXPECT_TRUE(fs::exists(dir.path() / "analysis/aggregate.svg"));
 }
 
@@ -180,11 +175,11 @@ TEST(Analysis, GroupsThatPoolAnotherSweptKeySaySo) {
   ASSERT_EQ(analysis::run_steps(table, steps_of("analysis:\n  - aggregate: {by: [lr], columns: [acc]}\n"
                                                 "  - compare: {by: lr, column: acc, pairs: [[0.1, 0.01]]}\n"
                                                 "  - aggregate: {name: all, columns: [acc]}\n")), 0);
-  EXPECT_THAT(read(dir.path() / "analysis/aggregate.md"),
+  EXPECT_THAT(read_text(dir.path() / "analysis/aggregate.md"),
               HasSubstr("note: each group also pools runs with different width (add it to `by`"));
-  EXPECT_THAT(read(dir.path() / "analysis/compare.md"), HasSubstr("each group pools its runs over width, seed"));
+  EXPECT_THAT(read_text(dir.path() / "analysis/compare.md"), HasSubstr("each group pools its runs over width, seed"));
   // the default `by` (every key but seed) pools nothing
-  EXPECT_THAT(read(dir.path() / "analysis/all.md"), Not(HasSubstr("pools")));
+  EXPECT_THAT(read_text(dir.path() / "analysis/all.md"), Not(HasSubstr("pools")));
 }
 
 TEST(Analysis, GlobColumnsCompareEveryMatch) {
@@ -192,7 +187,7 @@ TEST(Analysis, GlobColumnsCompareEveryMatch) {
   auto table = table_of(dir, kSeeds);
   auto steps = steps_of(R"(analysis: [{compare: {by: lr, column: "fit_action_scaler/std/*", reference: 0.01}}])");
   ASSERT_EQ(analysis::run_steps(table, steps), 0);
-  json::Value result = json::parse(read(dir.path() / "analysis/compare.json"));
+  json::Value result = json::parse(read_text(dir.path() / "analysis/compare.json"));
   const auto& rows = result.find("rows")->items();
   ASSERT_EQ(rows.size(), 2u);  // std/0 and std/1, each 0.1 against the reference 0.01
   EXPECT_EQ(rows[0].find("column")->as_string(), "fit_action_scaler/std/0");
@@ -207,7 +202,7 @@ TEST(Analysis, CompareMatchesScipysWelchTest) {
   test::TempDir dir;
   auto table = table_of(dir, lethality_summary({{0.8, 0.9, 0.75}, {0.5, 0.62, 0.48}, {0.3, 0.31, 0.29}}));
   ASSERT_EQ(analysis::run_steps(table, steps_of(kLethality)), 0);
-  json::Value result = json::parse(read(dir.path() / "analysis/compare.json"));
+  json::Value result = json::parse(read_text(dir.path() / "analysis/compare.json"));
   std::string reference = test::run_python(dir, R"(
 from scipy import stats
 for a, b in (([0.8, 0.9, 0.75], [0.5, 0.62, 0.48]), ([0.3, 0.31, 0.29], [0.8, 0.9, 0.75])):
@@ -249,11 +244,11 @@ TEST(Analysis, FitRecoversANoiselessPowerLawAndItsThresholds) {
   // analysing again gives the same bytes in every file but the timestamped log
   std::map<std::string, std::string> first;
   for (const auto& entry : fs::directory_iterator(dir.path() / "analysis"))
-    first[entry.path().filename().string()] = read(entry.path());
+    first[entry.path().filename().string()] = read_text(entry.path());
   ASSERT_EQ(analysis::run_steps(table, steps_of(kFit)), 0);
   for (const auto& [file, text] : first)
-    if (file != "log.txt") EXPECT_EQ(read(dir.path() / "analysis" / file), text) << file;
-  json::Value result = json::parse(read(dir.path() / "analysis/learning_curve.json"));
+    if (file != "log.txt") EXPECT_EQ(read_text(dir.path() / "analysis" / file), text) << file;
+  json::Value result = json::parse(read_text(dir.path() / "analysis/learning_curve.json"));
   const json::Value& power = result.find("fits")->items().at(0);
   ASSERT_EQ(power.find("model")->as_string(), "power_law");
   EXPECT_NEAR(power.find("params")->find("a")->as_number(), 2.0, 2e-6);
@@ -272,13 +267,13 @@ TEST(Analysis, FitRecoversANoiselessPowerLawAndItsThresholds) {
   EXPECT_EQ(thresholds[0].find("first_observed_n")->as_number(), 30000);  // f(30000) = 0.835
   EXPECT_EQ(result.find("points")->items().size(), 7u);
 
-  std::string md = read(dir.path() / "analysis/learning_curve.md");
+  std::string md = read_text(dir.path() / "analysis/learning_curve.md");
   EXPECT_THAT(md, HasSubstr("| model | a ± se | b ± se | c ± se | R² | AIC | N80 | N90 | N95 | N_dim | inflection |"));
   EXPECT_THAT(md, ContainsRegex("\\| power_law \\| 2( ± [^|]+)? \\| -0.3( ± [^|]+)? \\| 0.1( ± [^|]+)? \\| 1 \\| [^|]+ \\| "
                                 "2.137e\\+04 \\| 2.154e\\+05 \\(extrapolated\\) \\| 2.172e\\+06 \\(extrapolated\\) \\|"));
   EXPECT_THAT(md, HasSubstr("none (no inflection in log N)"));
   EXPECT_THAT(md, ContainsRegex("\\| logistic \\| lo "));
-  std::string svg = read(dir.path() / "analysis/learning_curve.svg");
+  std::string svg = read_text(dir.path() / "analysis/learning_curve.svg");
   EXPECT_THAT(svg, HasSubstr("train/train_size (log)"));
   EXPECT_THAT(svg, HasSubstr(">80 %<"));
 }
@@ -308,7 +303,7 @@ TEST(Analysis, MultiplierReadsEachConditionOffTheBaselineCurve) {
   auto table = table_of(dir, csv);
   auto steps = steps_of("analysis: [{multiplier: {baseline: aug=none, column: acc, x: n}}]");
   ASSERT_EQ(analysis::run_steps(table, steps), 0);
-  json::Value result = json::parse(read(dir.path() / "analysis/multiplier.json"));
+  json::Value result = json::parse(read_text(dir.path() / "analysis/multiplier.json"));
   const auto& rows = result.find("rows")->items();
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].find("condition")->as_string(), "spatial");
@@ -316,7 +311,7 @@ TEST(Analysis, MultiplierReadsEachConditionOffTheBaselineCurve) {
   EXPECT_TRUE(rows[0].find("pass")->as_bool());
   EXPECT_NEAR(rows[1].find("multiplier")->as_number(), 1.2, 1e-4);
   EXPECT_FALSE(rows[1].find("pass")->as_bool());
-  EXPECT_THAT(read(dir.path() / "analysis/multiplier.md"), HasSubstr("| aug | N | mean | N_equiv | multiplier | > 1.5× |"));
+  EXPECT_THAT(read_text(dir.path() / "analysis/multiplier.md"), HasSubstr("| aug | N | mean | N_equiv | multiplier | > 1.5× |"));
 }
 
 TEST(Analysis, TransferGivesEfficiencyAndTheTargetDataSaved) {
@@ -324,7 +319,7 @@ TEST(Analysis, TransferGivesEfficiencyAndTheTargetDataSaved) {
   auto table = table_of(dir, conditions_summary("init", {{"none", 1}, {"ssv2", 4}}, {100, 1000, 10000}));
   auto steps = steps_of("analysis: [{transfer: {column: acc, x: n, by: init}}]");
   ASSERT_EQ(analysis::run_steps(table, steps), 0);
-  json::Value result = json::parse(read(dir.path() / "analysis/transfer.json"));
+  json::Value result = json::parse(read_text(dir.path() / "analysis/transfer.json"));
   // at N = 100: scratch 0.9, pretrained 1 - 400^-0.5 = 0.95
   const json::Value& first = result.find("rows")->items().at(0);
   EXPECT_NEAR(first.find("efficiency")->as_number(), (0.95 - 0.9) / 0.9, 1e-6);
@@ -342,7 +337,7 @@ TEST(Analysis, EfficiencyGivesTheWorthOfACuratedSample) {
   csv += gold.substr(gold.find('\n') + 1);
   auto table = table_of(dir, csv);
   ASSERT_EQ(analysis::run_steps(table, steps_of("analysis: [{efficiency: {column: acc, x: n}}]")), 0);
-  json::Value result = json::parse(read(dir.path() / "analysis/efficiency.json"));
+  json::Value result = json::parse(read_text(dir.path() / "analysis/efficiency.json"));
   EXPECT_EQ(result.find("reference")->as_string(), "bronze");  // the tier with the largest N
   const json::Value& last = result.find("rows")->items().back();
   EXPECT_EQ(last.find("tier")->as_string(), "gold");
@@ -442,9 +437,9 @@ TEST(Analysis, MinimumFindsTheSmallestNMeetingEveryCriterionAndCopiesItsConfig) 
   auto steps = steps_of("analysis:\n  - minimum: {x: n, chance: 0.2, criteria: [\"lpips < 0.4\", \"acc > chance + 0.2\"]}\n");
   ASSERT_EQ(analysis::run_steps(table, steps), 0);
   // 100 fails both, 200 fails lpips (0.455), 400 meets both (0.355 < 0.4, 0.45 > 0.4)
-  EXPECT_EQ(read(dir.path() / "analysis/min_viable.yaml"), "experiment: point n2_s0\n");
-  EXPECT_THAT(read(dir.path() / "analysis/minimum.md"), HasSubstr("**minimum viable n: 400"));
-  EXPECT_THAT(read(dir.path() / "analysis/minimum.md"), HasSubstr("| 200 | 2 | 0.455 | 0.5 | no | yes | no |"));
+  EXPECT_EQ(read_text(dir.path() / "analysis/min_viable.yaml"), "experiment: point n2_s0\n");
+  EXPECT_THAT(read_text(dir.path() / "analysis/minimum.md"), HasSubstr("**minimum viable n: 400"));
+  EXPECT_THAT(read_text(dir.path() / "analysis/minimum.md"), HasSubstr("| 200 | 2 | 0.455 | 0.5 | no | yes | no |"));
 }
 
 TEST(Analysis, CurvesAverageAMetricsColumnOverSeeds) {
@@ -463,11 +458,11 @@ TEST(Analysis, CurvesAverageAMetricsColumnOverSeeds) {
     }
   auto table = table_of(dir, csv);
   ASSERT_EQ(analysis::run_steps(table, steps_of("analysis: [{curves: {column: train/loss}}]")), 0);
-  std::string out = read(dir.path() / "analysis/curves.csv");
+  std::string out = read_text(dir.path() / "analysis/curves.csv");
   // width 8 at step 10: seeds give 0.8 and 1.8
   EXPECT_THAT(out, HasSubstr("8,10,1.3,0.70710678118654"));
   EXPECT_THAT(out, HasSubstr("16,30,1.033333,"));
-  EXPECT_THAT(read(dir.path() / "analysis/curves.md"), HasSubstr("| 8 | 2 | 3 | 30 |"));
+  EXPECT_THAT(read_text(dir.path() / "analysis/curves.md"), HasSubstr("| 8 | 2 | 3 | 30 |"));
   auto wrong = steps_of("analysis: [{curves: {column: train/los}}]");
   EXPECT_THAT(test::error_of([&] { analysis::run_step(table, wrong[0]); }), HasSubstr("did you mean 'train/loss'?"));
 }
@@ -486,7 +481,7 @@ TEST(Analysis, TableGivesMeanAndSdPerNDashesForMissingMetricsAndHours) {
       "analysis:\n  - table: {name: seed_table, columns: [\"LPIPS=evaluate[test]/lpips\", "
       "\"FVD=evaluate[test]/fvd/fvd\", \"Action Acc=evaluate[test]/action_acc_pred/top1\"]}\n");
   ASSERT_EQ(analysis::run_steps(table, steps), 0);
-  std::string md = read(dir.path() / "analysis/seed_table.md");
+  std::string md = read_text(dir.path() / "analysis/seed_table.md");
   EXPECT_THAT(md, HasSubstr("| N | runs | LPIPS | FVD | Action Acc | hours |"));
   // sd of {0.3, 0.5} is 0.1414, of {0.5 h, 1.5 h} 0.7071 (an sd of 0 is not shown); no fvd at N = 100
   EXPECT_THAT(md, HasSubstr("| 100 | 2 | — | — | 0.4 ± 0.1414 | 1 ± 0.7071 |"));
@@ -494,7 +489,7 @@ TEST(Analysis, TableGivesMeanAndSdPerNDashesForMissingMetricsAndHours) {
   EXPECT_THAT(md, HasSubstr("mean ± sd over seed"));
   // the missing metric is named, with the nearest column there is
   EXPECT_THAT(md, HasSubstr("— LPIPS: no column evaluate[test]/lpips"));
-  EXPECT_THAT(read(dir.path() / "analysis/seed_table.csv"), HasSubstr("100,2,,,0,,,0,0.4,0.14142135623730"));
+  EXPECT_THAT(read_text(dir.path() / "analysis/seed_table.csv"), HasSubstr("100,2,,,0,,,0,0.4,0.14142135623730"));
   // a glob matching two columns is an error, as in every step; a malformed entry fails validation
   auto two = steps_of("analysis: [{table: {columns: [\"evaluate*\"]}}]");
   EXPECT_THAT(test::error_of([&] { analysis::run_step(table, two[0]); }), HasSubstr("evaluate*"));

@@ -15,31 +15,13 @@ namespace {
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
+using test::read_text;
 
-std::string read(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 //---- wmhost run and wmhost analyze ----
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-// runs `wmhost <args>` inside `cwd`
-Result wmhost(const std::string& args, const fs::path& cwd) {
-  std::string command = "cd '" + cwd.string() + "' && '" + WM_TEST_WMHOST + "' " + args +
-                        " > .stdout 2> .stderr";
-  int status = std::system(command.c_str());
-  Result result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(cwd / ".stdout"), read(cwd / ".stderr")};
-  fs::remove(cwd / ".stdout");
-  fs::remove(cwd / ".stderr");
-  return result;
-}
+using Result = test::CliResult;
+using test::wmhost;
 
 const char* kSweep = R"Y(experiment: analysed
 data:
@@ -74,12 +56,12 @@ TEST(AnalysisCli, RunPrintsTheTablesAndAnalyzeRewritesTheSameFiles) {
   std::map<std::string, std::string> first;
   for (const auto& file : files) {
     ASSERT_TRUE(fs::exists(out / file)) << file;
-    first[file] = read(out / file);
+    first[file] = read_text(out / file);
   }
   EXPECT_THAT(first["aggregate.md"], ContainsRegex("\\| 8 \\| [0-9.]+ \\| [0-9.e-]+ \\| [0-9.e-]+ \\| \\[[^]]+\\] \\| 2 \\|"));
 
   // every step's table in one file beside summary.md
-  std::string all = read(dir.path() / "sweep/analysis.md");
+  std::string all = read_text(dir.path() / "sweep/analysis.md");
   EXPECT_THAT(all, ContainsRegex("^# Analysis of sweep\n\n4 runs\n\n## aggregate\n"));
   EXPECT_THAT(all, HasSubstr("\n## decide\n\n**verdict: both sizes ran twice**"));
 
@@ -88,14 +70,14 @@ TEST(AnalysisCli, RunPrintsTheTablesAndAnalyzeRewritesTheSameFiles) {
   Result again = wmhost("analyze sweep", dir.path());
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_THAT(again.out, HasSubstr("analysis: 3/3 steps written to sweep/analysis"));
-  for (const auto& file : files) EXPECT_EQ(read(out / file), first[file]) << file;
-  EXPECT_EQ(read(dir.path() / "sweep/analysis.md"), all);
+  for (const auto& file : files) EXPECT_EQ(read_text(out / file), first[file]) << file;
+  EXPECT_EQ(read_text(dir.path() / "sweep/analysis.md"), all);
 
   // another analysis of the same runs
   dir.write("more.yaml", "experiment: more\nanalysis: [{aggregate: {name: by_seed, by: data.val.params.seed, over: none}}]\n");
   Result more = wmhost("analyze sweep --config more.yaml", dir.path());
   ASSERT_EQ(more.code, 0) << more.err;
-  EXPECT_THAT(read(out / "by_seed.md"), HasSubstr("| data.val.params.seed | column | mean |"));
+  EXPECT_THAT(read_text(out / "by_seed.md"), HasSubstr("| data.val.params.seed | column | mean |"));
 }
 
 TEST(AnalysisCli, ASingleRunIsAOnePointSweep) {
@@ -106,11 +88,11 @@ TEST(AnalysisCli, ASingleRunIsAOnePointSweep) {
   dir.write("single.yaml", single);
   Result run = wmhost("run single.yaml --out one", dir.path());
   ASSERT_EQ(run.code, 0) << run.out << run.err;
-  std::string md = read(dir.path() / "one/analysis/aggregate.md");
+  std::string md = read_text(dir.path() / "one/analysis/aggregate.md");
   EXPECT_THAT(md, ContainsRegex("\\| mean \\| n \\| values \\(by seed\\) \\|\n\\|---:\\|---:\\|---:\\|\n\\| [0-9.]+ \\| 1 \\|"));
   fs::remove_all(dir.path() / "one/analysis");
   ASSERT_EQ(wmhost("analyze one", dir.path()).code, 0);
-  EXPECT_EQ(read(dir.path() / "one/analysis/aggregate.md"), md);
+  EXPECT_EQ(read_text(dir.path() / "one/analysis/aggregate.md"), md);
 }
 
 TEST(AnalysisCli, AnalyzeNamesWhatIsMissing) {

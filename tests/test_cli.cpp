@@ -13,30 +13,11 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::Not;
 namespace fs = std::filesystem;
+using test::read_text;
 
-std::string read(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-// runs `wmhost <args>` inside `cwd`
-Result wmhost(const std::string& args, const fs::path& cwd) {
-  std::string command = "cd '" + cwd.string() + "' && '" + WM_TEST_WMHOST + "' " + args +
-                        " > .stdout 2> .stderr";
-  int status = std::system(command.c_str());
-  Result result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(cwd / ".stdout"),
-                read(cwd / ".stderr")};
-  fs::remove(cwd / ".stdout");
-  fs::remove(cwd / ".stderr");
-  return result;
-}
+using Result = test::CliResult;
+using test::wmhost;
 
 const char* kSmallExperiment = R"(experiment: small
 global_vars: {frames: 4}
@@ -134,14 +115,14 @@ TEST(Cli, RunWritesAFullRunDirectory) {
   ASSERT_EQ(result.code, 0) << result.err;
   EXPECT_THAT(result.out, ContainsRegex("^run finished: runs/small/[0-9]{8}-[0-9]{6}\n"));
   fs::path run = dir.path() / result.out.substr(14, result.out.size() - 15);
-  EXPECT_THAT(read(run / "config.yaml"), HasSubstr("frames: 4"));  // interpolated
-  EXPECT_THAT(read(run / "log.txt"), ContainsRegex("evaluate val: [0-9]+ samples"));
-  std::string metrics = read(run / "metrics.jsonl");
+  EXPECT_THAT(read_text(run / "config.yaml"), HasSubstr("frames: 4"));  // interpolated
+  EXPECT_THAT(read_text(run / "log.txt"), ContainsRegex("evaluate val: [0-9]+ samples"));
+  std::string metrics = read_text(run / "metrics.jsonl");
   EXPECT_THAT(metrics, ContainsRegex("\\{\"data\": \"val\", \"label\": \"val\", \"procedure\": \"evaluate\", "
                                      "\"psnr\": [0-9.]+, \"psnr/mse\": [0-9.e-]+, \"samples\": [0-9]+, "
                                      "\"skipped_samples\": 0\\}"));
   EXPECT_THAT(metrics, HasSubstr("\"procedure\": \"rollout\""));
-  EXPECT_THAT(read(run / "status.json"), HasSubstr("{\"status\": \"ok\""));
+  EXPECT_THAT(read_text(run / "status.json"), HasSubstr("{\"status\": \"ok\""));
 }
 
 TEST(Cli, OverridesAndOutDirectory) {
@@ -149,7 +130,7 @@ TEST(Cli, OverridesAndOutDirectory) {
   dir.write("exp.yaml", kSmallExperiment);
   Result result = wmhost("run exp.yaml global_vars.frames=3 --out here", dir.path());
   ASSERT_EQ(result.code, 0) << result.err;
-  EXPECT_THAT(read(dir.path() / "here/config.yaml"), HasSubstr("frames: 3"));
+  EXPECT_THAT(read_text(dir.path() / "here/config.yaml"), HasSubstr("frames: 3"));
   Result again = wmhost("run exp.yaml --out here", dir.path());
   EXPECT_EQ(again.code, 2);
   EXPECT_THAT(again.err, HasSubstr("--out here exists and is not empty"));
@@ -198,8 +179,8 @@ TEST(Cli, ThrowingConstructorIsLoggedInTheRunDirectory) {
   std::string expected = "model plugin 'fragile_model' (model at exp.yaml:2:8) failed to start: "
                          "cannot open weights '" + (dir.path() / "w.pt").string() + "'";
   EXPECT_THAT(result.err, HasSubstr(expected));
-  EXPECT_THAT(read(dir.path() / "run/log.txt"), HasSubstr(expected));
-  EXPECT_THAT(read(dir.path() / "run/status.json"), HasSubstr("\"status\": \"failed\""));
+  EXPECT_THAT(read_text(dir.path() / "run/log.txt"), HasSubstr(expected));
+  EXPECT_THAT(read_text(dir.path() / "run/status.json"), HasSubstr("\"status\": \"failed\""));
 }
 
 TEST(Cli, MissingPluginFileAndFolderAreNamed) {
@@ -217,11 +198,11 @@ TEST(Cli, SweepRunsTheGridWritesASummaryAndResumes) {
   Result result = wmhost("run exp.yaml --out sweep", dir.path());
   ASSERT_EQ(result.code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("sweep finished: 4/4 runs ok"));
-  std::string csv = read(dir.path() / "sweep/summary.csv");
+  std::string csv = read_text(dir.path() / "sweep/summary.csv");
   EXPECT_THAT(csv, ContainsRegex("^run,seed,data.val.subset,status,seconds,evaluate\\[val\\]/psnr,"));
   EXPECT_THAT(csv, ContainsRegex("\n\"seed=1,data.val.subset=0.5\",1,0.5,ok,"));
   EXPECT_TRUE(fs::exists(dir.path() / "sweep/summary.md"));
-  EXPECT_THAT(read(dir.path() / "sweep/seed=1,data.val.subset=0.5/config.yaml"), HasSubstr("seed: 1"));
+  EXPECT_THAT(read_text(dir.path() / "sweep/seed=1,data.val.subset=0.5/config.yaml"), HasSubstr("seed: 1"));
 
   Result again = wmhost("run exp.yaml --out sweep", dir.path());
   EXPECT_EQ(again.code, 0);

@@ -17,12 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string read(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test::read_text;
 
 int wmhost(const std::string& args, const test::TempDir& dir, std::string* output = nullptr) {
   int code = 0;
@@ -86,17 +81,17 @@ TEST(Protocol, LoadAndEvaluateReproducesTheRunByteForByte) {
   - evaluate: {data: val, batch_size: 8, gaps: [1, 2]}
 )");
   ASSERT_EQ(wmhost("run b.yaml --out run_b", dir), 0);
-  std::string a = read(dir.path() / "run_a/evaluate_val.csv");
+  std::string a = read_text(dir.path() / "run_a/evaluate_val.csv");
   ASSERT_FALSE(a.empty());
-  EXPECT_EQ(read(dir.path() / "run_b/evaluate_val.csv"), a);
-  EXPECT_THAT(read(dir.path() / "run_b/log.txt"), HasSubstr("run_a/checkpoints/step-00000012.pt"));
+  EXPECT_EQ(read_text(dir.path() / "run_b/evaluate_val.csv"), a);
+  EXPECT_THAT(read_text(dir.path() / "run_b/log.txt"), HasSubstr("run_a/checkpoints/step-00000012.pt"));
   EXPECT_FALSE(fs::exists(dir.path() / "run_b/checkpoints")) << "load trains nothing";
 
   // without the load, the same evaluation scores the untrained model: the check can fail
   dir.write("c.yaml", std::string("experiment: c\nseed: 9\n") + kData + model_section(16) +
                           "procedure:\n  - evaluate: {data: val, batch_size: 8, gaps: [1, 2]}\n");
   ASSERT_EQ(wmhost("run c.yaml --out run_c", dir), 0);
-  EXPECT_NE(read(dir.path() / "run_c/evaluate_val.csv"), a);
+  EXPECT_NE(read_text(dir.path() / "run_c/evaluate_val.csv"), a);
 }
 
 //---- init_from ----
@@ -135,13 +130,13 @@ TEST(Protocol, StrictInitFromAnotherArchitectureNamesTheFirstDifferingTensor) {
   dir.write("b.yaml", b);
   std::string output;
   EXPECT_NE(wmhost("run b.yaml --out run_b", dir, &output), 0);
-  std::string log = read(dir.path() / "run_b/log.txt");
+  std::string log = read_text(dir.path() / "run_b/log.txt");
   EXPECT_THAT(log, HasSubstr("first mismatch " + expected));
 
   // init_strict: false loads what fits and lists the rest
   dir.write("c.yaml", b.substr(0, b.size() - 2) + ", init_strict: false}\n");
   ASSERT_EQ(wmhost("run c.yaml --out run_c", dir), 0);
-  log = read(dir.path() / "run_c/log.txt");
+  log = read_text(dir.path() / "run_c/log.txt");
   EXPECT_THAT(log, HasSubstr("skipped " + expected));
   EXPECT_THAT(log, ::testing::ContainsRegex("train: [1-9][0-9]* tensors of the model from"));
 
@@ -173,7 +168,7 @@ TEST(Protocol, InitFromStartsFromTheWeightsWithAFreshOptimiser) {
   ASSERT_EQ(b[0].size(), 6u);
   EXPECT_EQ(b, c);
   EXPECT_NE(b, a) << "the weights were loaded";
-  EXPECT_THAT(read(dir.path() / "run_b/log.txt"), HasSubstr("step-00000006.pt"));
+  EXPECT_THAT(read_text(dir.path() / "run_b/log.txt"), HasSubstr("step-00000006.pt"));
 }
 
 //---- per-step checkpoints and resume ----
@@ -234,7 +229,7 @@ TEST(Protocol, ValidationAcceptsFilesAnEarlierStepWritesUnderRunDir) {
   ASSERT_EQ(wmhost("run exp.yaml --out run", dir, &output), 0) << output;
   fs::path run = fs::absolute(dir.path() / "run");
   // config.yaml holds the folder itself
-  std::string config = read(run / "config.yaml");
+  std::string config = read_text(run / "config.yaml");
   EXPECT_THAT(config, HasSubstr(run.lexically_normal().string() + "/demos"));
   EXPECT_THAT(config, ::testing::Not(HasSubstr("${run.dir}")));
   EXPECT_TRUE(fs::exists(run / "demos/shard-000001.tar"));
@@ -256,8 +251,8 @@ TEST(Protocol, ValidationAcceptsFilesAnEarlierStepWritesUnderRunDir) {
   missing.replace(missing.find(scaler), scaler.size(), "action_scaler: \"${run.dir}/other.yaml\"");
   dir.write("missing.yaml", missing);
   EXPECT_EQ(wmhost("run missing.yaml --out run2", dir, &output), 1);
-  EXPECT_THAT(read(dir.path() / "run2/log.txt"), HasSubstr("data.demos"));
-  EXPECT_THAT(read(dir.path() / "run2/log.txt"), HasSubstr("other.yaml"));
+  EXPECT_THAT(read_text(dir.path() / "run2/log.txt"), HasSubstr("data.demos"));
+  EXPECT_THAT(read_text(dir.path() / "run2/log.txt"), HasSubstr("other.yaml"));
 }
 
 TEST(Protocol, OnlyEntriesUnderRunDirWaitForTheirStep) {
@@ -274,7 +269,7 @@ procedure:
 )");
   std::string output;
   EXPECT_EQ(wmhost("run exp.yaml --out run", dir, &output), 1) << output;
-  std::string log = read(dir.path() / "run/log.txt");
+  std::string log = read_text(dir.path() / "run/log.txt");
   EXPECT_THAT(log, HasSubstr("nowhere"));
   EXPECT_THAT(log, ::testing::Not(HasSubstr("--- collect")));
   EXPECT_THAT(log, ::testing::Not(HasSubstr("data.later")));
@@ -293,7 +288,7 @@ sweep:
   for (const char* point : {"seed=1", "seed=2"}) {
     fs::path folder = fs::absolute(dir.path() / "sweep" / point).lexically_normal();
     EXPECT_TRUE(fs::exists(folder / "demos/shard-000000.tar")) << point;
-    EXPECT_THAT(read(folder / "config.yaml"), HasSubstr(folder.string() + "/demos")) << point;
+    EXPECT_THAT(read_text(folder / "config.yaml"), HasSubstr(folder.string() + "/demos")) << point;
   }
   // --dry-run shows the reference itself: no folder exists yet
   std::string output;

@@ -16,17 +16,12 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string read(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test::read_text;
 
 // status.json's metrics
 std::map<std::string, double> status_metrics(const fs::path& run) {
   std::map<std::string, double> values;
-  io::json::Value status = io::json::parse(read(run / "status.json"), "status.json");
+  io::json::Value status = io::json::parse(read_text(run / "status.json"), "status.json");
   for (const auto& [key, value] : status.find("metrics")->members()) values[key] = value.as_number();
   return values;
 }
@@ -79,7 +74,7 @@ TEST(SummaryLabels, RolloutsOfTwoPoliciesKeepTwoSummaries) {
   ASSERT_EQ(run("run " + std::string(WM_TEST_SOURCE_DIR) + "/configs/vjepa_ac_synthetic.yaml --out run" +
                     shorter, dir.path(), output), 0) << output;
   auto values = status_metrics(dir.path() / "run");
-  ASSERT_TRUE(values.count("rollout[random]/success_rate")) << read(dir.path() / "run/status.json");
+  ASSERT_TRUE(values.count("rollout[random]/success_rate")) << read_text(dir.path() / "run/status.json");
   ASSERT_TRUE(values.count("rollout[model]/success_rate"));
   EXPECT_FALSE(values.count("rollout/success_rate")) << "no unlabelled key left to overwrite";
   EXPECT_TRUE(values.count("train[train]/loss"));
@@ -130,7 +125,7 @@ TEST(SummaryLabels, EvaluationsOnTwoDataSetsKeepTheirOwnColumns) {
   ASSERT_EQ(rows.size(), 2u);
   for (const auto& row : rows) {
     ASSERT_TRUE(row.count("evaluate[val_a]/psnr") && row.count("evaluate[val_b]/psnr"))
-        << read(dir.path() / "sweep/summary.csv");
+        << read_text(dir.path() / "sweep/summary.csv");
     EXPECT_NE(row.at("evaluate[val_a]/psnr"), row.at("evaluate[val_b]/psnr"));
     EXPECT_NE(row.at("evaluate[val_a]/samples"), row.at("evaluate[first_batch]/samples"));
     EXPECT_EQ(row.at("evaluate[first_batch]/samples"), "8");
@@ -138,9 +133,9 @@ TEST(SummaryLabels, EvaluationsOnTwoDataSetsKeepTheirOwnColumns) {
   }
   // a named step writes its own table beside evaluate_val_a.md
   EXPECT_TRUE(fs::exists(dir.path() / "sweep/seed=0/evaluate_first_batch.csv"));
-  EXPECT_THAT(read(dir.path() / "sweep/seed=0/evaluate_val_a.csv"), Not(HasSubstr("samples,8\n")));
+  EXPECT_THAT(read_text(dir.path() / "sweep/seed=0/evaluate_val_a.csv"), Not(HasSubstr("samples,8\n")));
   // metrics.jsonl lines carry the step's label
-  std::string jsonl = read(dir.path() / "sweep/seed=0/metrics.jsonl");
+  std::string jsonl = read_text(dir.path() / "sweep/seed=0/metrics.jsonl");
   EXPECT_THAT(jsonl, HasSubstr("\"data\": \"val_a\", \"label\": \"first_batch\""));
   EXPECT_THAT(jsonl, HasSubstr("\"data\": \"val_b\", \"label\": \"val_b\""));
 }
@@ -191,8 +186,8 @@ TEST(SummaryLabels, SweepOverCountSubsetsHasTheTrainSizeColumn) {
   ASSERT_EQ(rows.size(), 3u);
   std::regex logged("data\\.train: synthetic \\(([0-9]+) of 400 samples\\)");
   for (const auto& row : rows) {
-    ASSERT_TRUE(row.count("train[train]/train_size")) << read(dir.path() / "sweep/summary.csv");
-    std::string log = read(dir.path() / "sweep" / row.at("run") / "log.txt");
+    ASSERT_TRUE(row.count("train[train]/train_size")) << read_text(dir.path() / "sweep/summary.csv");
+    std::string log = read_text(dir.path() / "sweep" / row.at("run") / "log.txt");
     std::smatch match;
     ASSERT_TRUE(std::regex_search(log, match, logged)) << log;
     EXPECT_EQ(row.at("train[train]/train_size"), match[1].str()) << row.at("run");

@@ -7,8 +7,10 @@
 
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "api.h"
@@ -92,6 +94,30 @@ inline std::string run_wmhost(const std::string& arguments, const std::filesyste
   int status = pclose(pipe);
   exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return output;
+}
+
+// a whole file, byte for byte ("" when it cannot be read)
+inline std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// what `wmhost <args>` printed, stdout and stderr apart, and its exit code
+struct CliResult {
+  int code;
+  std::string out, err;
+};
+
+// runs the built wmhost with `args` in folder `cwd`, keeping stdout and stderr apart
+inline CliResult wmhost(const std::string& args, const std::filesystem::path& cwd) {
+  std::string command = "cd '" + cwd.string() + "' && '" + WM_TEST_WMHOST + "' " + args +
+                        " > .stdout 2> .stderr";
+  int status = std::system(command.c_str());
+  CliResult result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(cwd / ".stdout"),
+                   read_text(cwd / ".stderr")};
+  std::filesystem::remove(cwd / ".stdout");
+  std::filesystem::remove(cwd / ".stderr");
+  return result;
 }
 
 }  // namespace wm::test
