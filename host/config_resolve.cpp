@@ -170,6 +170,7 @@ class Interpolator {
   ConfigNode target(const std::string& reference, const SourceLoc& use_site,
                     const std::string& path) {
     ConfigNode* found = find_path(root_, reference);
+    if (!found) found = through_references(reference);
     if (!found) {
       auto parts = split_path(reference);
       ConfigNode* parent = &root_;
@@ -192,6 +193,24 @@ class Interpolator {
     return *found;
   }
 
+  // ${a.b.c} where a.b is itself a reference (e.g. a sweep value `${global_vars.presets.mixup}`
+  // standing for a map): resolve the parts on the way first, whatever order the file has
+  ConfigNode* through_references(const std::string& reference) {
+    auto parts = split_path(reference);
+    std::string prefix;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      prefix += (prefix.empty() ? "" : ".") + parts[i];
+      ConfigNode* node = find_path(root_, prefix);
+      if (!node) return nullptr;
+      if (node->is_scalar() && node->scalar.find("${") != std::string::npos) {
+        if (!through_.insert(prefix).second) return nullptr;  // `a: ${a.b}`: no such key
+        resolve(*node, prefix);
+        through_.erase(prefix);
+      }
+    }
+    return find_path(root_, reference);
+  }
+
   static std::string environment(const std::string& spec, const SourceLoc& loc,
                                  const std::string& path) {
     auto comma = spec.find(',');
@@ -204,7 +223,7 @@ class Interpolator {
   }
 
   ConfigNode& root_;
-  std::set<std::string> active_;
+  std::set<std::string> active_, through_;
   std::vector<std::string> stack_;
 };
 

@@ -54,7 +54,8 @@ const SectionSchema& experiment_schema() {
         {"baselines", "list", "models evaluate can score beside the model (`evaluate: {baseline: "
                               "NAME}`), each {plugin, params, name}; default [{plugin: copy_last}]"},
         {"procedure", "list", "the steps, each {name: {params}}: `wmhost list procedures`"},
-        {"sweep", "map", "grid of key.path: [values]; one run per point"},
+        {"sweep", "map or list", "grid of key.path: [values], or a list of grids with the same keys run one "
+                                 "after the other; one run per point"},
         {"analysis", "list", "steps run on the sweep's summary once every point is done, each "
                              "{kind: {keys}}: `wmhost list analysis`; again with `wmhost analyze`"},
     };

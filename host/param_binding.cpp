@@ -13,13 +13,6 @@ namespace wm {
 
 namespace {
 
-[[noreturn]] void type_error(const ParamSpec& spec, const ConfigNode& node,
-                             const std::string& key_path) {
-  std::string got = node.is_scalar() ? "'" + node.scalar + "'" : node.type_name();
-  throw ConfigError(node.loc, key_path, std::string("expected ") + type_name(spec.type) +
-                                            ", got " + got);
-}
-
 bool parse_bool(const ConfigNode& node, bool& out) {
   static const std::vector<std::string> yes = {"true", "True", "TRUE", "yes", "on"};
   static const std::vector<std::string> no = {"false", "False", "FALSE", "no", "off"};
@@ -27,6 +20,19 @@ bool parse_bool(const ConfigNode& node, bool& out) {
   if (std::find(yes.begin(), yes.end(), node.scalar) != yes.end()) return out = true, true;
   if (std::find(no.begin(), no.end(), node.scalar) != no.end()) return out = false, true;
   return false;
+}
+
+[[noreturn]] void type_error(const ParamSpec& spec, const ConfigNode& node,
+                             const std::string& key_path) {
+  std::string got = node.is_scalar() ? "'" + node.scalar + "'" : node.type_name();
+  bool flag;
+  // a boolean where a number belongs (e.g. the disc world's gravity, once a switch) is refused,
+  // never read as 1 or 0, and the message gives the number
+  std::string hint = spec.type == ParamType::Real && parse_bool(node, flag)
+                         ? std::string(" (a number: write ") + (flag ? "1" : "0") + ")"
+                         : "";
+  throw ConfigError(node.loc, key_path, std::string("expected ") + type_name(spec.type) +
+                                            ", got " + got + hint);
 }
 
 bool parse_int(const ConfigNode& node, int64_t& out) {

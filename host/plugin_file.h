@@ -9,7 +9,7 @@
 namespace wm {
 
 struct PluginFile {
-  std::vector<std::string> needed;  // DT_NEEDED entries: "libwmsdk.so.10", "libwmsdk_nn.so.1", ...
+  std::vector<std::string> needed;  // DT_NEEDED entries: "libwmsdk.so.11", "libwmsdk_nn.so.1", ...
 };
 
 // Reads `file`'s ELF header and dynamic section. Throws wm::Error naming the file when it is not

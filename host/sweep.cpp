@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <set>
 
 #include "wm/io/atomic_file.h"
@@ -22,12 +23,14 @@ std::string sweep_label(const ConfigNode& value) {
   return path.substr(path.rfind('.') + 1);
 }
 
-std::vector<SweepPoint> expand_sweep(const ConfigNode* sweep) {
+namespace {
+
+// one grid: its keys in the order they are written, last key fastest
+std::vector<SweepPoint> expand_grid(const ConfigNode& grid, const std::string& where) {
+  if (!grid.is_map() || grid.entries.empty())
+    throw ConfigError(grid.loc, where, "expected a map of key.path: [values]");
   std::vector<SweepPoint> points(1);
-  if (!sweep || sweep->is_null()) return points;
-  if (!sweep->is_map() || sweep->entries.empty())
-    throw ConfigError(sweep->loc, "sweep", "expected a map of key.path: [values]");
-  for (const auto& [key, values] : sweep->entries) {
+  for (const auto& [key, values] : grid.entries) {
     if (!values.is_sequence() || values.items.empty())
       throw ConfigError(values.loc, "sweep." + key, "expected a non-empty list of values");
     std::vector<SweepPoint> grown;
@@ -37,14 +40,61 @@ std::vector<SweepPoint> expand_sweep(const ConfigNode* sweep) {
           throw ConfigError(value.loc, "sweep." + key, "sweep values must be single values");
         SweepPoint next = point;
         next.values.emplace_back(key, value);
-        next.name += (next.name.empty() ? "" : ",") + key + "=" + sweep_label(value);
         grown.push_back(std::move(next));
       }
     points = std::move(grown);
   }
-  for (auto& point : points)
-    for (char& c : point.name)
-      if (c == '/' || c == ' ') c = '_';
+  return points;
+}
+
+std::string point_name(const SweepPoint& point) {
+  std::string name;
+  for (const auto& [key, value] : point.values) name += (name.empty() ? "" : ",") + key + "=" + sweep_label(value);
+  for (char& c : name)
+    if (c == '/' || c == ' ') c = '_';
+  return name;
+}
+
+}  // namespace
+
+std::vector<SweepPoint> expand_sweep(const ConfigNode* sweep) {
+  if (!sweep || sweep->is_null()) return std::vector<SweepPoint>(1);
+  if (!sweep->is_sequence()) {
+    std::vector<SweepPoint> points = expand_grid(*sweep, "sweep");
+    for (auto& point : points) point.name = point_name(point);
+    return points;
+  }
+  // a list of grids, run one after the other: every grid names the same keys (each row of the
+  // summary has every column), its values are put in the first grid's key order, and a point
+  // that an earlier grid already has runs once
+  if (sweep->items.empty())
+    throw ConfigError(sweep->loc, "sweep", "expected a map of key.path: [values] or a non-empty list of them");
+  std::vector<std::string> keys;
+  for (const auto& [key, values] : sweep->items.front().entries) keys.push_back(key);
+  std::vector<SweepPoint> points;
+  std::set<std::string> seen;
+  for (size_t g = 0; g < sweep->items.size(); ++g) {
+    const ConfigNode& grid = sweep->items[g];
+    std::string where = "sweep." + std::to_string(g);
+    std::vector<SweepPoint> grid_points = expand_grid(grid, where);
+    for (const auto& key : keys)
+      if (!grid.find(key))
+        throw ConfigError(grid.loc, where, "this grid has no '" + key + "'; every grid of a sweep list names the same "
+                                           "keys (the first names " + join(keys, ", ") + ")");
+    for (const auto& [key, values] : grid.entries)
+      if (std::find(keys.begin(), keys.end(), key) == keys.end())
+        throw ConfigError(values.loc, "sweep." + key,
+                          "not in the first grid; every grid of a sweep list names the same keys (" +
+                              join(keys, ", ") + ")");
+    for (auto& point : grid_points) {
+      SweepPoint ordered;
+      for (const auto& key : keys)
+        for (const auto& entry : point.values)
+          if (entry.first == key) ordered.values.push_back(entry);
+      ordered.name = point_name(ordered);
+      if (seen.insert(ordered.name).second) points.push_back(std::move(ordered));
+    }
+  }
   return points;
 }
 

@@ -1,5 +1,6 @@
-// Sweeps: a `sweep:` block maps key paths to lists of values; the host runs the full grid, one run
-// directory per point, and writes summary.csv and summary.md of every point's final metrics.
+// Sweeps: a `sweep:` block maps key paths to lists of values (or is a list of such grids); the
+// host runs the full grid, one run directory per point, and writes summary.csv and summary.md of
+// every point's final metrics.
 #pragma once
 #include <filesystem>
 #include <string>
@@ -19,7 +20,10 @@ struct SweepPoint {
 // how a value names its point: itself, or the last part of a whole-value `${a.b.c}` reference
 std::string sweep_label(const ConfigNode& value);
 
-// the grid in the order the keys are written, last key fastest; one empty point without a block
+// the grid in the order the keys are written, last key fastest; one empty point without a block.
+// A list of grids (`[{a: [1, 2], b: [x]}, {a: [1], b: [y, z]}]`) is their points one grid after
+// the other, each in the first grid's key order; every grid names the same keys, and a point an
+// earlier grid has is not repeated
 std::vector<SweepPoint> expand_sweep(const ConfigNode* sweep);
 
 // a finished point's outcome read back from its status.json, if it finished ok

@@ -497,5 +497,82 @@ TEST(Analysis, TableGivesMeanAndSdPerNDashesForMissingMetricsAndHours) {
               HasSubstr("analysis.0.table.columns"));
 }
 
+//---- matrix ----
+
+// 3 training domains x 3 seeds, each scored on the 3 test sets: acc[train][test][seed]
+const double kMatrixAcc[3][3][3] = {{{0.9, 0.8, 0.85}, {0.5, 0.4, 0.45}, {0.3, 0.35, 0.25}},
+                                    {{0.6, 0.65, 0.55}, {0.8, 0.82, 0.78}, {0.4, 0.42, 0.38}},
+                                    {{0.2, 0.3, 0.25}, {0.3, 0.32, 0.31}, {0.7, 0.75, 0.65}}};
+
+TEST(Analysis, MatrixGivesTheInDistributionDiagonalAndTheOodDropAsScipy) {
+  test::TempDir dir;
+  const char* domains[] = {"a", "b", "c"};
+  std::string csv = "run,domain,seed,status,seconds,evaluate[a]/acc,evaluate[b]/acc,evaluate[c]/acc\n";
+  for (int i = 0; i < 3; ++i)
+    for (int s = 0; s < 3; ++s) {
+      csv += std::string("\"domain=") + domains[i] + ",seed=" + std::to_string(s) + "\"," + domains[i] + "," +
+             std::to_string(s) + ",ok,1";
+      for (int j = 0; j < 3; ++j) csv += "," + std::to_string(kMatrixAcc[i][j][s]);
+      csv += "\n";
+    }
+  auto table = table_of(dir, csv);
+  auto steps = steps_of("analysis:\n  - matrix: {name: sources, by: domain, columns: "
+                        "[\"a=evaluate[a]/acc\", \"b=evaluate[b]/*\", \"c=evaluate[c]/acc\"]}\n");
+  ASSERT_EQ(analysis::run_steps(table, steps), 0);
+  std::string md = read_text(dir.path() / "analysis/sources.md");
+  EXPECT_THAT(md, HasSubstr("| domain \\ test | a | b | c | runs | OOD drop % |"));
+  // the diagonal in bold: mean 0.85, sd 0.05, half-width t(0.975, 2) 0.05/sqrt(3) = 0.1242
+  EXPECT_THAT(md, HasSubstr("| a | **0.85 ± 0.1242** | 0.45 ± 0.1242 |"));
+  // the reference: each row's per-run drop, its mean and half-width; Welch's p per foreign cell
+  std::string reference = test::run_python(dir, R"(
+import numpy as np
+from scipy import stats
+acc = np.array([[[0.9, 0.8, 0.85], [0.5, 0.4, 0.45], [0.3, 0.35, 0.25]],
+                [[0.6, 0.65, 0.55], [0.8, 0.82, 0.78], [0.4, 0.42, 0.38]],
+                [[0.2, 0.3, 0.25], [0.3, 0.32, 0.31], [0.7, 0.75, 0.65]]])
+for i in range(3):
+    ood = np.mean([acc[i][j] for j in range(3) if j != i], axis=0)
+    drop = (acc[i][i] - ood) / np.abs(acc[i][i]) * 100
+    half = stats.t.ppf(0.975, 2) * stats.sem(drop)
+    print(repr(float(drop.mean())), repr(float(half)))
+    for j in range(3):
+        if j != i:
+            gap = (acc[j][j].mean() - acc[i][j].mean()) / abs(acc[j][j].mean()) * 100
+            p = stats.ttest_ind(acc[i][j], acc[j][j], equal_var=False).pvalue
+            print(repr(float(gap)), repr(float(p)))
+)");
+  std::istringstream lines(reference);
+  json::Value result = json::parse(read_text(dir.path() / "analysis/sources.json"));
+  for (const auto& row : result.find("rows")->items()) {
+    double mean = 0, half = 0;
+    lines >> mean >> half;
+    const json::Value& drop = *row.find("ood_drop_pct");
+    EXPECT_NEAR(drop.find("mean")->as_number(), mean, 1e-10);
+    const auto& ci = drop.find("ci95")->items();
+    EXPECT_NEAR((ci[1].as_number() - ci[0].as_number()) / 2, half, 1e-9);
+    for (const auto& cell : row.find("cells")->items()) {
+      if (cell.find("in_distribution")->as_bool()) continue;
+      double gap = 0, p = 0;
+      lines >> gap >> p;
+      EXPECT_NEAR(cell.find("drop_pct")->as_number(), gap, 1e-10);
+      EXPECT_NEAR(cell.find("p")->as_number(), p, 1e-10);
+    }
+  }
+  // lower is better flips the sign; a column headed by no row value has no diagonal to compare
+  auto lower = steps_of("analysis:\n  - matrix: {by: domain, higher_is_better: false, columns: "
+                        "[\"a=evaluate[a]/acc\", \"b=evaluate[b]/acc\", \"c=evaluate[c]/acc\"]}\n");
+  ASSERT_EQ(analysis::run_steps(table, lower), 0);
+  json::Value flipped = json::parse(read_text(dir.path() / "analysis/matrix.json"));
+  EXPECT_NEAR(flipped.find("rows")->items()[0].find("ood_drop_pct")->find("mean")->as_number(),
+              -result.find("rows")->items()[0].find("ood_drop_pct")->find("mean")->as_number(), 1e-12);
+  auto none = steps_of("analysis:\n  - matrix: {by: domain, columns: [\"x=evaluate[a]/acc\", \"y=evaluate[b]/acc\"]}\n");
+  EXPECT_THAT(test::error_of([&] { analysis::run_step(table, none[0]); }),
+              HasSubstr("no column is headed by a value of domain (a, b, c)"));
+  EXPECT_THAT(test::error_of([] { steps_of("analysis: [{matrix: {by: d, columns: [\"evaluate[a]/acc\", \"b=x\"]}}]"); }),
+              HasSubstr("is not `<value of by>=<column>`"));
+  auto missing = steps_of("analysis:\n  - matrix: {by: domain, columns: [\"a=evaluate[a]/acc\", \"b=evaluate[b]/psnr\"]}\n");
+  EXPECT_THAT(test::error_of([&] { analysis::run_step(table, missing[0]); }), HasSubstr("evaluate[b]/acc"));
+}
+
 }  // namespace
 }  // namespace wm

@@ -125,5 +125,21 @@ TEST(AnalysisCli, DescribeAndListShowTheSteps) {
   EXPECT_THAT(wmhost("describe experiment", dir.path()).out, ContainsRegex("\n  analysis +list "));
 }
 
+// spec D10 acceptance 3: configs/learning_curve.yaml's own `fit`, on its sweep cut to one N (three
+// seeds there), refuses instead of fitting a curve through one point
+TEST(AnalysisCli, LearningCurveFitRefusesASweepCutToOnePoint) {
+  test::TempDir dir;
+  std::string csv = "run,data.train.subset,seed,status,seconds,train[train]/train_size,evaluate[test]/psnr\n";
+  for (int seed = 0; seed < 3; ++seed)
+    csv += "\"data.train.subset=1600,seed=" + std::to_string(seed) + "\",1600," + std::to_string(seed) +
+           ",ok,60,1600," + std::to_string(30.0 + 0.1 * seed) + "\n";
+  dir.write("one/summary.csv", csv);
+  std::string config = (fs::path(WM_TEST_SOURCE_DIR) / "configs/learning_curve.yaml").string();
+  Result result = wmhost("analyze one --config " + config, dir.path());
+  EXPECT_EQ(result.code, 1);
+  EXPECT_THAT(result.out + result.err, HasSubstr("needs ≥ 3 distinct N (train[train]/train_size), got 1"));
+  EXPECT_FALSE(fs::exists(dir.path() / "one/analysis/learning_curve.md"));
+}
+
 }  // namespace
 }  // namespace wm

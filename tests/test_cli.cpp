@@ -76,7 +76,7 @@ TEST(Cli, ListShowsPluginsOfEveryKind) {
   Result result = wmhost("list", dir.path());
   EXPECT_EQ(result.code, 0);
   EXPECT_THAT(result.out, ContainsRegex("datasets:\n(  [^\n]*\n)*  synthetic +[0-9.]+ +Procedural"));
-  EXPECT_THAT(result.out, ContainsRegex("models:\n  copy_last "));
+  EXPECT_THAT(result.out, ContainsRegex("models:\n(  [^\n]*\n)*  copy_last "));
   EXPECT_THAT(result.out, ContainsRegex("envs:\n(  [^\n]*\n)*  point_mass "));
   EXPECT_THAT(result.out, ContainsRegex("metrics:\n(  [^\n]*\n)*  psnr "));  // listed by name
   EXPECT_EQ(wmhost("list metrics", dir.path()).out.find("datasets:"), std::string::npos);
@@ -100,7 +100,7 @@ TEST(Cli, DescribePrintsOneLinePerParameter) {
   EXPECT_EQ(result.code, 0);
   EXPECT_THAT(result.out, ContainsRegex("^synthetic \\(dataset plugin, version [0-9.]+\\)\n"));
   EXPECT_THAT(result.out, ContainsRegex("\n  frames +int +8 +in \\[2, 1024\\] +frames per clip\n"));
-  EXPECT_THAT(result.out, ContainsRegex("\n  gravity +bool +false +pull every disc downward\n"));
+  EXPECT_THAT(result.out, ContainsRegex("\n  texture_per_clip +bool +false +a new table texture for every clip"));
   std::string evaluate = wmhost("describe evaluate", dir.path()).out;
   EXPECT_THAT(evaluate, ContainsRegex("\n  batch_size +int +8 +>= 1 +samples per batch\n"));
   EXPECT_THAT(evaluate, ContainsRegex("\n  name +text +label of the step's summary values"));

@@ -47,7 +47,7 @@ TEST(Experiment, UnknownPluginListsTheKnownOnes) {
     validate("experiment: x\nmodel: {plugin: copy_lsat}\nprocedure: [{rollout: {}}]\n");
   });
   EXPECT_THAT(error, HasSubstr("exp.yaml:2:17: model.plugin: unknown model plugin 'copy_lsat'; "
-                               "did you mean 'copy_last'?; known models: copy_last"));
+                               "did you mean 'copy_last'?; known models: bc, copy_last, glp, nsca"));
 }
 
 TEST(Experiment, PluginOfTheWrongKindIsNamed) {

@@ -47,6 +47,15 @@ TEST(Params, TypeErrorNamesKeyTypeAndPosition) {
               HasSubstr("model.params.gaps.1: expected float, got 'x'"));
 }
 
+TEST(Params, ABooleanIsNotANumber) {
+  // `lr: true` must not quietly mean 1; the message says which number to write
+  EXPECT_THAT(error_of([] { bind("{drop_rate: true}"); }),
+              HasSubstr("drop_rate: expected float, got 'true' (a number: write 1)"));
+  EXPECT_THAT(error_of([] { bind("{drop_rate: off}"); }), HasSubstr("(a number: write 0)"));
+  EXPECT_THAT(error_of([] { bind("{drop_rate: 'true'}"); }), HasSubstr("expected float, got 'true'"));
+  EXPECT_THAT(error_of([] { bind("{dim: true}"); }), HasSubstr("expected int, got 'true'"));
+}
+
 TEST(Params, OutOfRangeNamesTheLimits) {
   EXPECT_EQ(error_of([] { bind("{dim: 4}"); }), "exp.yaml:1:7: model.params.dim: must be >= 8, got 4");
   EXPECT_THAT(error_of([] { bind("{drop_rate: 1.5}"); }), HasSubstr("must be in [0.0, 1.0], got 1.5"));

@@ -116,7 +116,7 @@ TEST(Tiers, SortsClipsOfKnownQuality) {
   EXPECT_EQ(lines(tiers / "gold.txt").size(), 3u);
 
   auto csv = lines(tiers / "scores.csv");
-  EXPECT_EQ(csv.front(), "id,source,frames,height,width,motion,flow,clarity,score,tier");
+  EXPECT_EQ(csv.front(), "id,source,frames,height,width,motion,flow,clarity,occlusion,completeness,score,tier");
   EXPECT_EQ(csv.size(), 12u) << "11 readable clips and a header";
   EXPECT_THAT(read(tiers / "summary.md"), HasSubstr("| platinum | 3 |"));
   EXPECT_TRUE(fs::exists(tiers / "scores.svg"));

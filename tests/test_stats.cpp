@@ -273,6 +273,37 @@ TEST(WelchTTest, IsNanWithoutTwoValuesOrSpreadPerGroup) {
   EXPECT_LT(welch_t_test({2.0, 2.0, 2.0}, {3.0, 3.1, 2.9}).p, 0.05);
 }
 
+//---- Spearman's rho ----
+
+TEST(Spearman, EqualsScipySpearmanrWithTies) {
+  REQUIRE_SCIPY();
+  std::mt19937_64 random(17);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  std::vector<std::pair<std::vector<double>, std::vector<double>>> fixtures = {
+      {{0, 50, 100, 150, 200}, {0.9, 0.8, 0.81, 0.6, 0.5}},
+      {{1, 2, 3, 4, 5, 6}, {2, 2, 1, 3, 3, 3}},  // ties on y
+      {{1, 1, 2, 2, 3}, {5, 4, 4, 2, 1}},        // ties on both
+  };
+  std::vector<double> x(21), y(21);
+  for (int i = 0; i < 21; ++i) x[i] = 50.0 * i, y[i] = 0.9 - 0.02 * i + 0.05 * noise(random);
+  fixtures.push_back({x, y});
+  std::string script = "from scipy.stats import spearmanr\n";
+  for (const auto& [a, b] : fixtures)
+    script += "print(repr(float(spearmanr(" + py_list(a) + ", " + py_list(b) + ").correlation)))\n";
+  auto reference = run_reference(script);
+  ASSERT_EQ(reference.size(), fixtures.size());
+  for (size_t i = 0; i < fixtures.size(); ++i)
+    EXPECT_NEAR(spearman(fixtures[i].first, fixtures[i].second), reference[i], 1e-12) << "fixture " << i;
+}
+
+TEST(Spearman, IsOneForAnyMonotoneCurveAndNanWhenConstant) {
+  EXPECT_DOUBLE_EQ(spearman({1, 2, 3, 4}, {0.9, 0.5, 0.4, 0.1}), -1.0);
+  EXPECT_DOUBLE_EQ(spearman({1, 2, 3, 4}, {1, 10, 100, 1000}), 1.0);
+  EXPECT_TRUE(std::isnan(spearman({1, 2, 3}, {0.9, 0.9, 0.9})));
+  EXPECT_TRUE(std::isnan(spearman({1}, {2})));
+  EXPECT_THAT(test::error_of([] { spearman({1, 2}, {1}); }), HasSubstr("y 1"));
+}
+
 //---- summaries, quantiles, intervals ----
 
 TEST(Summarize, EqualsScipyMeanSdSemAndTInterval) {

@@ -4,6 +4,7 @@
 
 #include "sweep.h"
 #include "config_node.h"
+#include "config_resolve.h"
 #include "param_binding.h"
 #include "test_support.h"
 
@@ -40,6 +41,49 @@ TEST(Sweep, EmptyValueListIsAnError) {
   ConfigNode sweep = parse_yaml("{seed: []}", "exp.yaml");
   EXPECT_THAT(error_of([&] { expand_sweep(&sweep); }),
               HasSubstr("exp.yaml:1:8: sweep.seed: expected a non-empty list of values"));
+}
+
+TEST(Sweep, AListOfGridsRunsThemInTurnInTheFirstGridsKeyOrder) {
+  // a baseline curve, then three conditions at one N (and that N's baseline point only once)
+  ConfigNode sweep = parse_yaml("- {aug: [none], n: [50, 100, 200]}\n"
+                                "- {n: [100], aug: [none, crop, flip]}\n", "exp.yaml");
+  auto points = expand_sweep(&sweep);
+  std::vector<std::string> names;
+  for (const auto& point : points) names.push_back(point.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"aug=none,n=50", "aug=none,n=100", "aug=none,n=200",
+                                             "aug=crop,n=100", "aug=flip,n=100"}));
+  ASSERT_EQ(points[3].values.size(), 2u);
+  EXPECT_EQ(points[3].values[0].first, "aug");
+  EXPECT_EQ(points[3].values[1].second.scalar, "100");
+}
+
+TEST(Sweep, EveryGridOfAListNamesTheSameKeys) {
+  ConfigNode missing = parse_yaml("- {aug: [none], n: [50]}\n- {aug: [crop]}\n", "exp.yaml");
+  EXPECT_THAT(error_of([&] { expand_sweep(&missing); }),
+              HasSubstr("exp.yaml:2:3: sweep.1: this grid has no 'n'; every grid of a sweep list names "
+                        "the same keys (the first names aug, n)"));
+  ConfigNode extra = parse_yaml("- {aug: [none]}\n- {aug: [crop], seed: [1]}\n", "exp.yaml");
+  EXPECT_THAT(error_of([&] { expand_sweep(&extra); }), HasSubstr("sweep.seed: not in the first grid"));
+  ConfigNode empty = parse_yaml("[]", "exp.yaml");
+  EXPECT_THAT(error_of([&] { expand_sweep(&empty); }), HasSubstr("or a non-empty list of them"));
+}
+
+TEST(Sweep, AValueStandingForAMapCanBeReadThroughInAnyOrder) {
+  // the sweep sets `preset` to a reference to a map; data reads two keys of that map, and the
+  // data section comes before global_vars in the file
+  ConfigNode config = parse_yaml(
+      "data: {train: {transforms: '${global_vars.preset.transforms}',\n"
+      "               batch_transforms: '${global_vars.preset.batch}'}}\n"
+      "global_vars:\n"
+      "  preset: '${global_vars.presets.mixup}'\n"
+      "  presets: {mixup: {transforms: [], batch: [{mixup: {alpha: 0.2}}]}}\n", "exp.yaml");
+  interpolate(config);
+  const ConfigNode* batch = find_path(config, "data.train.batch_transforms.0.mixup.alpha");
+  ASSERT_NE(batch, nullptr);
+  EXPECT_EQ(batch->scalar, "0.2");
+  EXPECT_TRUE(find_path(config, "data.train.transforms")->is_sequence());
+  ConfigNode cycle = parse_yaml("a: '${a.b}'\n", "exp.yaml");
+  EXPECT_THAT(error_of([&] { interpolate(cycle); }), HasSubstr("${a.b}: no such key"));
 }
 
 TEST(Sweep, SummaryHasOneRowPerPointAndEveryMetric) {

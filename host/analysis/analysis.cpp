@@ -21,7 +21,7 @@ const std::vector<StepKind>& step_kinds() {
   static const std::vector<StepKind> kinds = {aggregate_kind,  compare_kind,  decide_kind,
                                               fit_kind,        transfer_kind, multiplier_kind,
                                               minimum_kind,    efficiency_kind, curves_kind,
-                                              budget_kind,     table_kind};
+                                              budget_kind,     table_kind,    matrix_kind};
   return kinds;
 }
 

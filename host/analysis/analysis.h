@@ -31,7 +31,8 @@ struct StepKind {
   void (*run)(const StepInput& input);  // throws wm::Error on bad input
 };
 
-// aggregate, compare, decide, fit, transfer, multiplier, minimum, efficiency, curves, budget, table
+// aggregate, compare, decide, fit, transfer, multiplier, minimum, efficiency, curves, budget, table,
+// matrix
 const std::vector<StepKind>& step_kinds();
 const StepKind* find_step_kind(const std::string& name);
 // a kind's schema with the `name:` every step takes
@@ -58,5 +59,6 @@ extern const StepKind transfer_kind, multiplier_kind, efficiency_kind;  // steps
 extern const StepKind minimum_kind, curves_kind;                  // steps_runs.cpp
 extern const StepKind budget_kind;                                // steps_budget.cpp
 extern const StepKind table_kind;                                 // steps_table.cpp
+extern const StepKind matrix_kind;                                // steps_matrix.cpp
 
 }  // namespace wm::analysis

@@ -15,54 +15,6 @@ namespace {
 
 const std::vector<std::string> kFunctions = {"mean", "sd", "sem", "n", "diff", "rel", "t", "p"};
 
-struct Rule {
-  std::optional<Expression> when;  // none: `otherwise`
-  std::string say;
-  std::string where;  // "analysis.1.decide.rules.0.when at exp.yaml:6:17", for errors while running
-};
-
-std::vector<Rule> rules_of(const Step& step) {
-  const ConfigNode* list = step.node.find("rules");
-  std::string at = step.key_path + ".rules";
-  if (!list || !list->is_sequence() || list->items.empty())
-    throw ConfigError(list ? list->loc : step.loc, at,
-                      "needs a list of rules: [{when: \"rel(a, b) > 0.2\", say: \"...\"}, {otherwise: \"...\"}]");
-  std::vector<Rule> rules;
-  for (size_t i = 0; i < list->items.size(); ++i) {
-    const ConfigNode& item = list->items[i];
-    std::string here = at + "." + std::to_string(i);
-    const ConfigNode* when = item.is_map() ? item.find("when") : nullptr;
-    const ConfigNode* say = item.is_map() ? item.find("say") : nullptr;
-    const ConfigNode* otherwise = item.is_map() ? item.find("otherwise") : nullptr;
-    bool rule = when && say && when->is_scalar() && say->is_scalar() && item.entries.size() == 2;
-    bool fallback = otherwise && otherwise->is_scalar() && item.entries.size() == 1;
-    if (!rule && !fallback)
-      throw ConfigError(item.loc, here, "each rule is {when: EXPRESSION, say: TEXT} or {otherwise: TEXT}");
-    if (fallback) {
-      if (i + 1 != list->items.size())
-        throw ConfigError(item.loc, here, "`otherwise` must be the last rule");
-      rules.push_back({std::nullopt, otherwise->scalar, here});
-      continue;
-    }
-    try {
-      Expression expression = Expression::parse(when->scalar);
-      for (const auto& function : expression.functions())
-        if (std::find(kFunctions.begin(), kFunctions.end(), function) == kFunctions.end())
-          throw Error("unknown function '" + function + "'" + did_you_mean(function, kFunctions) +
-                      "; functions: " + join(kFunctions));
-      for (const auto& name : expression.names())
-        throw Error("'" + name + "' is not a number or a call; rules read groups through " + join(kFunctions));
-      rules.push_back({expression, say->scalar,
-                       here + ".when" + (when->loc.known() ? " at " + when->loc.str() : "")});
-    } catch (const ConfigError&) {
-      throw;
-    } catch (const Error& e) {
-      throw ConfigError(when->loc, here + ".when", e.what());
-    }
-  }
-  return rules;
-}
-
 // by and column: the step's own, else those of the compare or aggregate step before it
 std::pair<std::string, std::string> target_of(const Step& step) {
   std::string by = step.params.get<std::string>("by"), column = step.params.get<std::string>("column");
@@ -72,7 +24,7 @@ std::pair<std::string, std::string> target_of(const Step& step) {
 }
 
 void check_decide(const Step& step) {
-  rules_of(step);
+  bind_rules(step, kFunctions);
   auto [by, column] = target_of(step);
   if (by.empty() || column.empty())
     throw ConfigError(step.loc, step.key_path,
@@ -133,38 +85,19 @@ void run_decide(const StepInput& in) {
     throw Error("decide reads one column; '" + pattern + "' matches " + join(columns));
   GroupScope scope(in.table, by, in.table.column(columns[0]));
 
-  TextTable rules_table;
-  rules_table.header = {"#", "when", "values", "holds", "say"};
-  rules_table.text_columns = 5;
-  std::string verdict;
+  std::vector<Rule> rules = bind_rules(in.step, kFunctions);
+  std::vector<RuleResult> results;
+  std::string verdict = apply_rules(rules, scope, scope.calls, results);
+  TextTable decisions = rules_table(rules, results);
   std::vector<std::string> json_rules;
-  std::vector<Rule> rules = rules_of(in.step);
   for (size_t i = 0; i < rules.size(); ++i) {
-    const Rule& rule = rules[i];
-    scope.calls.clear();
-    bool holds = !rule.when;
-    if (rule.when) {
-      // a group the data lacks is named with the rule that asked for it
-      double value = NAN;
-      try {
-        value = rule.when->evaluate(scope);
-      } catch (const Error& e) {
-        throw Error("rule " + std::to_string(i + 1) + " (" + rule.where + ") `" + rule.when->text() +
-                    "`: " + e.what());
-      }
-      holds = !std::isnan(value) && value != 0;
-    }
-    std::string picked = holds && verdict.empty() ? " ←" : "";
-    if (holds && verdict.empty()) verdict = rule.say;
-    rules_table.rows.push_back({std::to_string(i + 1), rule.when ? rule.when->text() : "otherwise",
-                                join(scope.calls, "; "), std::string(holds ? "yes" : "no") + picked, rule.say});
     std::vector<std::string> calls;
-    for (const auto& call : scope.calls) calls.push_back(json_string(call));
-    json_rules.push_back(json_object({{"when", rule.when ? json_string(rule.when->text()) : "null"},
-                                      {"say", json_string(rule.say)}, {"holds", holds ? "true" : "false"},
+    for (const auto& call : results[i].values) calls.push_back(json_string(call));
+    json_rules.push_back(json_object({{"when", rules[i].when ? json_string(rules[i].when->text()) : "null"},
+                                      {"say", json_string(rules[i].say)},
+                                      {"holds", results[i].holds ? "true" : "false"},
                                       {"values", json_array(calls)}}));
   }
-  if (verdict.empty()) verdict = "no rule holds (and no `otherwise`)";
 
   TextTable groups;
   groups.header = {by, "n", "mean", "sd"};
@@ -174,18 +107,60 @@ void run_decide(const StepInput& in) {
   }
   std::string md = "# " + in.step.name + "\n\n**verdict: " + verdict + "**\n\n" + columns[0] +
                    " by " + by + "\n\n" + groups.markdown() + "\nrules, in order (the first that holds decides):\n\n" +
-                   rules_table.markdown();
+                   decisions.markdown();
   write_output(in.out, in.step.name, "md", md);
-  write_output(in.out, in.step.name, "csv", rules_table.csv());
+  write_output(in.out, in.step.name, "csv", decisions.csv());
   write_output(in.out, in.step.name, "json",
                json_object({{"step", json_string(in.step.name)}, {"by", json_string(by)},
                             {"column", json_string(columns[0])}, {"rules", json_array(json_rules)},
                             {"verdict", json_string(verdict)}}) + "\n");
-  log_table("analysis " + in.step.name + ": " + columns[0] + " by " + by, rules_table);
+  log_table("analysis " + in.step.name + ": " + columns[0] + " by " + by, decisions);
   log().info("analysis {}: verdict: {}", in.step.name, verdict);
 }
 
 }  // namespace
+
+std::vector<Rule> bind_rules(const Step& step, const std::vector<std::string>& functions) {
+  const ConfigNode* list = step.node.find("rules");
+  std::string at = step.key_path + ".rules";
+  if (!list || !list->is_sequence() || list->items.empty())
+    throw ConfigError(list ? list->loc : step.loc, at,
+                      "needs a list of rules: [{when: \"rel(a, b) > 0.2\", say: \"...\"}, {otherwise: \"...\"}]");
+  std::vector<Rule> rules;
+  for (size_t i = 0; i < list->items.size(); ++i) {
+    const ConfigNode& item = list->items[i];
+    std::string here = at + "." + std::to_string(i);
+    const ConfigNode* when = item.is_map() ? item.find("when") : nullptr;
+    const ConfigNode* say = item.is_map() ? item.find("say") : nullptr;
+    const ConfigNode* otherwise = item.is_map() ? item.find("otherwise") : nullptr;
+    bool rule = when && say && when->is_scalar() && say->is_scalar() && item.entries.size() == 2;
+    bool fallback = otherwise && otherwise->is_scalar() && item.entries.size() == 1;
+    if (!rule && !fallback)
+      throw ConfigError(item.loc, here, "each rule is {when: EXPRESSION, say: TEXT} or {otherwise: TEXT}");
+    if (fallback) {
+      if (i + 1 != list->items.size())
+        throw ConfigError(item.loc, here, "`otherwise` must be the last rule");
+      rules.push_back({std::nullopt, otherwise->scalar, here});
+      continue;
+    }
+    try {
+      Expression expression = Expression::parse(when->scalar);
+      for (const auto& function : expression.functions())
+        if (std::find(functions.begin(), functions.end(), function) == functions.end())
+          throw Error("unknown function '" + function + "'" + did_you_mean(function, functions) +
+                      "; functions: " + join(functions));
+      for (const auto& name : expression.names())
+        throw Error("'" + name + "' is not a number or a call; rules read groups through " + join(functions));
+      rules.push_back({expression, say->scalar,
+                       here + ".when" + (when->loc.known() ? " at " + when->loc.str() : "")});
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const Error& e) {
+      throw ConfigError(when->loc, here + ".when", e.what());
+    }
+  }
+  return rules;
+}
 
 const StepKind decide_kind = {
     "decide", "rules over the groups of a column; the first that holds is the verdict",

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "analysis/output.h"
 #include "wm/error.h"
 
 namespace wm::analysis {
@@ -214,6 +215,47 @@ std::vector<std::string> Expression::functions() const {
   std::vector<std::string> out;
   collect(*root_, true, out);
   return out;
+}
+
+//---- rules ----
+
+std::string apply_rules(const std::vector<Rule>& rules, const ExpressionScope& scope,
+                        std::vector<std::string>& calls, std::vector<RuleResult>& results) {
+  std::string verdict;
+  results.clear();
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const Rule& rule = rules[i];
+    calls.clear();
+    bool holds = !rule.when;
+    if (rule.when) {
+      // a group the data lacks is named with the rule that asked for it
+      double value = NAN;
+      try {
+        value = rule.when->evaluate(scope);
+      } catch (const Error& e) {
+        throw Error("rule " + std::to_string(i + 1) + " (" + rule.where + ") `" + rule.when->text() +
+                    "`: " + e.what());
+      }
+      holds = !std::isnan(value) && value != 0;
+    }
+    if (holds && verdict.empty()) verdict = rule.say;
+    results.push_back({holds, calls});
+  }
+  return verdict.empty() ? "no rule holds (and no `otherwise`)" : verdict;
+}
+
+TextTable rules_table(const std::vector<Rule>& rules, const std::vector<RuleResult>& results) {
+  TextTable table;
+  table.header = {"#", "when", "values", "holds", "say"};
+  table.text_columns = 5;
+  bool decided = false;
+  for (size_t i = 0; i < rules.size() && i < results.size(); ++i) {
+    std::string holds = results[i].holds ? "yes" : "no";
+    if (results[i].holds && !decided) holds += " ←", decided = true;
+    table.rows.push_back({std::to_string(i + 1), rules[i].when ? rules[i].when->text() : "otherwise",
+                          join(results[i].values, "; "), holds, rules[i].say});
+  }
+  return table;
 }
 
 }  // namespace wm::analysis

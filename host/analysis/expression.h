@@ -6,8 +6,11 @@
 // binary - and / with spaces around them. Truth is 1, false 0; NaN compares false.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "analysis/step.h"
 
 namespace wm::analysis {
 
@@ -36,5 +39,32 @@ class Expression {
   std::string text_;
   std::shared_ptr<const Node> root_;
 };
+
+//---- verdicts: rules: [{when: EXPRESSION, say: TEXT}, ..., {otherwise: TEXT}] ----
+
+struct Rule {
+  std::optional<Expression> when;  // none: `otherwise`
+  std::string say;
+  std::string where;  // "analysis.1.decide.rules.0.when at exp.yaml:6:17", for errors while running
+};
+
+// the `rules:` list of a step (decide, curves); each `when` may call only `functions` and reads
+// no names. Throws ConfigError at the offending rule.
+std::vector<Rule> bind_rules(const Step& step, const std::vector<std::string>& functions);
+
+// a rule as applied: whether it held, and what its calls read ("mean(0.9) = 0.45")
+struct RuleResult {
+  bool holds = false;
+  std::vector<std::string> values;
+};
+
+// applies the rules in order; `calls` is where the scope records what each call read (cleared
+// before each rule). Returns the `say` of the first rule that holds, or a line saying none did.
+// An error while evaluating names the rule and where it was written.
+std::string apply_rules(const std::vector<Rule>& rules, const ExpressionScope& scope,
+                        std::vector<std::string>& calls, std::vector<RuleResult>& results);
+// # | when | values | holds | say, the deciding rule marked with an arrow
+struct TextTable;
+TextTable rules_table(const std::vector<Rule>& rules, const std::vector<RuleResult>& results);
 
 }  // namespace wm::analysis

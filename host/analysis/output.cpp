@@ -45,13 +45,14 @@ std::string full(double value) {
 
 //---- tables ----
 
-namespace {
 std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
   std::string quoted = "\"";
   for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
   return quoted + "\"";
 }
+
+namespace {
 // characters as a terminal shows them: UTF-8 continuation bytes take no column
 size_t width(const std::string& text) {
   return static_cast<size_t>(std::count_if(text.begin(), text.end(),

@@ -17,6 +17,9 @@ std::string full(double value);            // shortest round-trip text; "" for N
 
 //---- tables ----
 
+// one CSV cell, quoted (RFC 4180) when it holds a comma, a quote or a line break
+std::string csv_field(const std::string& text);
+
 struct TextTable {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;

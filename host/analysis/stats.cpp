@@ -44,7 +44,38 @@ Moments moments(const std::vector<double>& values) {
   return m;
 }
 
+// ranks 1..n, ties at their average rank (scipy.stats.rankdata, method "average")
+std::vector<double> average_ranks(const std::vector<double>& values) {
+  std::vector<size_t> order(values.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return values[a] < values[b]; });
+  std::vector<double> ranks(values.size());
+  for (size_t start = 0; start < order.size();) {
+    size_t end = start + 1;
+    while (end < order.size() && values[order[end]] == values[order[start]]) ++end;
+    double rank = (start + 1 + end) / 2.0;  // the mean of ranks start+1 .. end
+    for (size_t i = start; i < end; ++i) ranks[order[i]] = rank;
+    start = end;
+  }
+  return ranks;
+}
+
 }  // namespace
+
+//---- rank correlation ----
+
+double spearman(const std::vector<double>& x, const std::vector<double>& y) {
+  if (x.size() != y.size())
+    throw Error("spearman: x has " + std::to_string(x.size()) + " values, y " + std::to_string(y.size()));
+  if (x.size() < 2) return kNaN;
+  std::vector<double> rx = average_ranks(x), ry = average_ranks(y);
+  Moments mx = moments(rx), my = moments(ry);
+  double sxy = 0;
+  for (size_t i = 0; i < rx.size(); ++i) sxy += (rx[i] - mx.mean) * (ry[i] - my.mean);
+  double sx = std::sqrt(mx.var * (mx.n - 1)), sy = std::sqrt(my.var * (my.n - 1));
+  if (sx == 0 || sy == 0) return kNaN;
+  return sxy / (sx * sy);
+}
 
 //---- summaries ----
 

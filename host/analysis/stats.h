@@ -40,6 +40,13 @@ struct Interval {
 // "wilson"); NaN bounds when trials == 0, wm::Error when successes is not in [0, trials]
 Interval wilson_interval(int64_t successes, int64_t trials, double confidence = 0.95);
 
+//---- rank correlation ----
+
+// Spearman's rho of x and y: Pearson's r of their ranks, ties given their average rank
+// (scipy.stats.spearmanr(x, y).correlation); NaN with fewer than 2 pairs or a constant side.
+// Throws wm::Error when the sizes differ.
+double spearman(const std::vector<double>& x, const std::vector<double>& y);
+
 //---- curve fits ----
 
 enum class CurveModel { PowerLaw, Logistic };

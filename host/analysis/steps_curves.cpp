@@ -166,23 +166,32 @@ void run_multiplier(const StepInput& in) {
   out.header = {key, "N", "mean", "N_equiv", "multiplier", "> " + fmt(pass) + "×"};
   std::vector<std::string> json_rows;
   std::vector<std::pair<std::string, CurveData>> curves = {{baseline, base}};
+  bool any_beyond = false;
   for (const auto& group : group_rows(table, {table.column(key)}, rows_where(table, key, value, false))) {
     CurveData data = curve_data(table, x, y, group.rows);
     for (const auto& point : data.points) {
       double n_equiv = stats::inverse(fit, point.summary.mean), multiplier = n_equiv / point.n;
-      bool passed = multiplier > pass;
+      // past the asymptote c, on the side the baseline only approaches: no amount of baseline
+      // data gets there, which passes any multiplier
+      bool beyond = std::isnan(n_equiv) && fit.params[1] != 0 && (point.summary.mean - fit.params[2]) * fit.params[0] <= 0;
+      any_beyond = any_beyond || beyond;
+      bool passed = beyond || multiplier > pass;
       out.rows.push_back({group.values[0], fmt_n(point.n), fmt_pm(point.summary.mean, point.summary.sd),
-                          fmt(n_equiv), fmt(multiplier), passed ? "pass" : "fail"});
+                          beyond ? "∞ (past c)" : fmt(n_equiv), beyond ? "∞" : fmt(multiplier), passed ? "pass" : "fail"});
       json_rows.push_back(json_object({{"condition", json_string(group.values[0])}, {"n", json_number(point.n)},
                                        {"mean", json_number(point.summary.mean)}, {"n_equiv", json_number(n_equiv)},
-                                       {"multiplier", json_number(multiplier)}, {"pass", passed ? "true" : "false"}}));
+                                       {"multiplier", json_number(multiplier)}, {"pass", passed ? "true" : "false"},
+                                       {"beyond_asymptote", beyond ? "true" : "false"}}));
     }
     curves.push_back({group.values[0], data});
   }
   std::string intro = "effective data multiplier of each " + key + " on the power law of " + baseline + " (" + y +
                       " = " + fmt(fit.params[0]) + "·N^" + fmt(fit.params[1]) + " + " + fmt(fit.params[2]) +
                       ", R² " + fmt(fit.r2) + "): N_equiv = ((y − c)/a)^(1/b), multiplier = N_equiv/N";
-  write_all(in, intro, out, "",
+  std::string note = any_beyond ? "\n∞ (past c): the condition's mean is beyond the baseline power law's asymptote c = " +
+                                       fmt(fit.params[2]) + ", which no amount of baseline data reaches.\n"
+                                 : "";
+  write_all(in, intro, out, note,
             json_object({{"step", json_string(in.step.name)}, {"baseline", json_string(baseline)},
                          {"fit", json_numbers(fit.params)}, {"r2", json_number(fit.r2)}, {"rows", json_array(json_rows)}}));
   plot_curves(in, curves, &fit, "power law of " + baseline);

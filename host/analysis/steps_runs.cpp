@@ -1,6 +1,7 @@
 // Steps that read the runs themselves, not only summary.csv:
 //   minimum  the smallest N meeting every criterion; its config.yaml becomes min_viable.yaml
-//   curves   a metrics.jsonl column over steps, one line per group, mean over seeds, log-y
+//   curves   a metrics.jsonl column over steps, one line per group, mean over seeds, log-y; its
+//            value at chosen steps, Spearman's rho against the step, and a verdict from rules
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -152,13 +153,64 @@ CurveColumn parse_curve_column(const std::string& column) {
   return parsed;
 }
 
+const std::vector<std::string> kCurveFunctions = {"at", "first", "last", "min", "max", "rho"};
+
 void check_curves(const Step& step) {
   try {
     parse_curve_column(step.params.get<std::string>("column"));
   } catch (const Error& e) {
     throw step.params.error("column", e.what());
   }
+  if (step.node.find("rules")) bind_rules(step, kCurveFunctions);
 }
+
+// one group's mean curve
+struct MeanCurve {
+  std::string value;  // the group's value of `by` (one key), what rules name it by
+  std::vector<double> x, mean;
+  // the mean at the last logged x <= at (NaN before the first)
+  double at(double position) const {
+    double value = NAN;
+    for (size_t i = 0; i < x.size() && x[i] <= position; ++i) value = mean[i];
+    return value;
+  }
+};
+
+// rules read the groups' curves: at(g, x), first(g), last(g), min(g), max(g), rho(g)
+class CurveScope : public ExpressionScope {
+ public:
+  CurveScope(const std::vector<MeanCurve>& curves, std::string by) : curves_(curves), by_(std::move(by)) {}
+  double name(const std::string& name) const override { throw Error("'" + name + "' is not a number or a call"); }
+  double call(const std::string& function, const std::vector<std::string>& args) const override {
+    size_t arity = function == "at" ? 2 : 1;
+    if (args.size() != arity)
+      throw Error(function + "() takes " + (arity == 2 ? "a value of " + by_ + " and a step" : "a value of " + by_));
+    const MeanCurve* curve = nullptr;
+    std::vector<std::string> values;
+    for (const auto& c : curves_) {
+      if (same_value(c.value, args[0])) curve = &c;
+      values.push_back(c.value);
+    }
+    if (!curve) throw Error("no curve with " + by_ + " = " + args[0] + "; " + by_ + " has: " + join(values));
+    double value = NAN;
+    if (function == "at") {
+      auto position = parse_number(args[1]);
+      if (!position) throw Error("at(): '" + args[1] + "' is not a step");
+      value = curve->at(*position);
+    } else if (function == "first") value = curve->mean.front();
+    else if (function == "last") value = curve->mean.back();
+    else if (function == "min") value = *std::min_element(curve->mean.begin(), curve->mean.end());
+    else if (function == "max") value = *std::max_element(curve->mean.begin(), curve->mean.end());
+    else if (function == "rho") value = stats::spearman(curve->x, curve->mean);
+    calls.push_back(function + "(" + join(args) + ") = " + fmt(value));
+    return value;
+  }
+  mutable std::vector<std::string> calls;
+
+ private:
+  const std::vector<MeanCurve>& curves_;
+  std::string by_;
+};
 
 // one run's (x, y) pairs of the column; `seen` collects what the file holds, for messages
 std::vector<std::pair<double, double>> run_curve(const std::filesystem::path& file, const CurveColumn& column,
@@ -188,12 +240,23 @@ void run_curves(const StepInput& in) {
   CurveColumn column = parse_curve_column(name);
   StringList by = p.get<StringList>("by");
   std::vector<size_t> by_columns = group_columns(table, by, over);
+  RealList at_steps = p.get<RealList>("at");
+  std::string at_label = p.get<std::string>("at_label").empty() ? column.key : p.get<std::string>("at_label");
+  bool trend = p.get<bool>("trend");
+  bool has_rules = in.step.node.find("rules") != nullptr;
+  if (has_rules && by_columns.size() != 1)
+    throw Error("rules name the groups by one key; `by` gives " + std::to_string(by_columns.size()) +
+                " (set `by:` to one sweep key)");
 
   LinePlot plot;
   plot.title = in.step.name + ": " + name + " (mean over " + over + ")";
   plot.x_label = x, plot.y_label = name, plot.log_y = p.get<bool>("log_y");
   TextTable out, csv;
   out.header = {by.empty() ? "runs" : join(by), "runs", "points", "last " + x, "last mean ± sd", "lowest mean"};
+  if (has_rules) out.header[0] = table.header[by_columns[0]];
+  for (double position : at_steps) out.header.push_back(at_label + "@" + fmt(position));
+  if (trend) out.header.push_back("Spearman ρ (" + x + ")");
+  std::vector<MeanCurve> curves;
   csv.header = {"group", x, "mean", "sd", "n"};
   std::vector<std::string> json_groups;
   std::set<std::string> seen;
@@ -223,6 +286,10 @@ void run_curves(const StepInput& in) {
     stats::Summary last = stats::summarize(at.rbegin()->second);
     out.rows.push_back({label, std::to_string(group.rows.size()), std::to_string(at.size()), fmt(at.rbegin()->first),
                         fmt_pm(last.mean, last.sd), fmt(lowest)});
+    MeanCurve curve{group.values.empty() ? "" : group.values[0], xs, means};
+    for (double position : at_steps) out.rows.back().push_back(std::isnan(curve.at(position)) ? "—" : fmt(curve.at(position)));
+    if (trend) out.rows.back().push_back(fmt(stats::spearman(xs, means)));
+    curves.push_back(curve);
     plot.series.push_back(series);
     json_groups.push_back(json_object({{"group", json_string(label)}, {"x", json_numbers(xs)},
                                        {"mean", json_numbers(means)}, {"sd", json_numbers(sds)}}));
@@ -231,11 +298,25 @@ void run_curves(const StepInput& in) {
     throw Error("no run's metrics.jsonl has " + name + did_you_mean(name, {seen.begin(), seen.end()}) +
                 "; they hold: " + (seen.empty() ? "nothing" : join({seen.begin(), seen.end()})));
   std::string intro = name + " against " + x + ", mean over " + over + " at each " + x;
-  write_output(in.out, in.step.name, "md", "# " + in.step.name + "\n\n" + intro + "\n\n" + out.markdown());
+  if (!at_steps.empty()) intro += "; " + at_label + "@s: the mean at the last logged " + x + " ≤ s";
+  std::string extra, verdict;
+  if (has_rules) {
+    std::vector<Rule> rules = bind_rules(in.step, kCurveFunctions);
+    std::vector<RuleResult> results;
+    CurveScope scope(curves, table.header[by_columns[0]]);
+    verdict = apply_rules(rules, scope, scope.calls, results);
+    out.header.push_back("verdict");
+    for (auto& row : out.rows) row.push_back(verdict);
+    extra = "\n**verdict: " + verdict + "**\n\nrules, in order (the first that holds decides):\n\n" +
+            rules_table(rules, results).markdown();
+    log().info("analysis {}: verdict: {}", in.step.name, verdict);
+  }
+  write_output(in.out, in.step.name, "md", "# " + in.step.name + "\n\n" + intro + "\n\n" + out.markdown() + extra);
   write_output(in.out, in.step.name, "csv", csv.csv());
   write_output(in.out, in.step.name, "json",
                json_object({{"step", json_string(in.step.name)}, {"column", json_string(name)},
-                            {"x", json_string(x)}, {"groups", json_array(json_groups)}}) + "\n");
+                            {"x", json_string(x)}, {"groups", json_array(json_groups)},
+                            {"verdict", has_rules ? json_string(verdict) : "null"}}) + "\n");
   plot.write(in.out / (in.step.name + ".svg"));
   log_table("analysis " + in.step.name + ": " + intro, out);
 }
@@ -261,8 +342,14 @@ const StepKind curves_kind = {
           .strings("by", {}, "sweep keys, one line per group (default: every sweep key but `over`)")
           .text("over", "seed", "the key whose runs are averaged over")
           .text("x", "step", "the metrics.jsonl key on the x axis (its line number when absent)")
-          .boolean("log_y", true, "a log y axis");
+          .boolean("log_y", true, "a log y axis")
+          .reals("at", {}, "steps to tabulate each group's mean at (the last logged x ≤ each), e.g. [0, 250, 1000]")
+          .text("at_label", "", "header of those columns, `<at_label>@<step>` (default: the column's key)")
+          .boolean("trend", false, "add Spearman's ρ of each group's mean curve against x");
     },
-    {}, check_curves, run_curves};
+    {{"rules", "list",
+      "optional verdict, as decide's: [{when: \"at(2, 1000) <= 0.5 && min(0) >= 0.8\", say: TEXT}, ..., "
+      "{otherwise: TEXT}]; functions at(g, step), first, last, min, max, rho of a value g of `by` (one key)"}},
+    check_curves, run_curves};
 
 }  // namespace wm::analysis

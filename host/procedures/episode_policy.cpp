@@ -83,6 +83,7 @@ EpisodePolicy::EpisodePolicy(const std::string& procedure, RunContext& context, 
     context_ = params.get<int64_t>("context");
     history_keys_ = params.get<StringList>("history_keys");
     model_->set_training(false);
+    policy_->attach(env_);
   }
 }
 

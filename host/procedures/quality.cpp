@@ -67,12 +67,60 @@ double flow_motion(const at::Tensor& video, const QualityOptions& options) {
   return inner.pow(2).sum(1).sqrt().mean().item<double>() / scale;
 }
 
+at::Tensor block_temporal_std(const at::Tensor& video) {
+  auto grey = grey_levels(video);  // [T, H, W]
+  int64_t rows = grey.size(1) / 8, cols = grey.size(2) / 8;
+  if (rows == 0 || cols == 0) return at::zeros({rows, cols}, at::kDouble);
+  auto pixel_std = grey.std(0, /*unbiased=*/false).slice(0, 0, rows * 8).slice(1, 0, cols * 8);
+  return pixel_std.view({rows, 8, cols, 8}).mean({1, 3});
+}
+
+double occlusion_share(const at::Tensor& video) {
+  auto blocks = block_temporal_std(video).contiguous();
+  int64_t rows = blocks.size(0), cols = blocks.size(1), total = rows * cols;
+  if (total == 0 || video.size(0) < 2) return 0.0;
+  if (blocks.flatten().median().item<double>() < 1.0) return 0.0;  // the clip itself is still
+  auto std_of = blocks.accessor<double, 2>();
+  // 4-connected regions of still blocks, by flood fill; only those of >= 5 % of the blocks count
+  std::vector<int> seen(static_cast<size_t>(total), 0);
+  int64_t counted = 0;
+  for (int64_t start = 0; start < total; ++start) {
+    if (seen[static_cast<size_t>(start)] || std_of[start / cols][start % cols] >= 1.0) continue;
+    std::vector<int64_t> stack{start}, region;
+    seen[static_cast<size_t>(start)] = 1;
+    while (!stack.empty()) {
+      int64_t b = stack.back();
+      stack.pop_back();
+      region.push_back(b);
+      int64_t r = b / cols, c = b % cols;
+      const int64_t next[4][2] = {{r - 1, c}, {r + 1, c}, {r, c - 1}, {r, c + 1}};
+      for (const auto& n : next) {
+        if (n[0] < 0 || n[0] >= rows || n[1] < 0 || n[1] >= cols) continue;
+        int64_t k = n[0] * cols + n[1];
+        if (seen[static_cast<size_t>(k)] || std_of[n[0]][n[1]] >= 1.0) continue;
+        seen[static_cast<size_t>(k)] = 1;
+        stack.push_back(k);
+      }
+    }
+    if (static_cast<double>(region.size()) >= 0.05 * static_cast<double>(total))
+      counted += static_cast<int64_t>(region.size());
+  }
+  return static_cast<double>(counted) / static_cast<double>(total);
+}
+
+at::Tensor max_softmax_probability(const at::Tensor& logits) {
+  if (logits.dim() < 1 || logits.size(-1) < 1)
+    throw Error("action logits need a class dimension, got " + describe_tensor(logits));
+  return std::get<0>(at::softmax(logits.to(at::kDouble), -1).max(-1));
+}
+
 ClipQuality score_clip(const at::Tensor& video, const QualityOptions& options) {
   check_clip(video);
   ClipQuality quality;
   quality.frames = video.size(0), quality.height = video.size(2), quality.width = video.size(3);
   quality.motion = frame_difference_motion(video);
   quality.clarity = laplacian_variance(video);
+  quality.occlusion = occlusion_share(video);
   if (options.flow) quality.flow = flow_motion(video, options);
   return quality;
 }

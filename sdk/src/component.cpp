@@ -39,6 +39,7 @@ Metric::~Metric() = default;
 PrimitiveChooser::~PrimitiveChooser() = default;
 ScriptedPolicy::~ScriptedPolicy() = default;
 Policy::~Policy() = default;
+StateReward::~StateReward() = default;
 
 std::string Dataset::id(int64_t index) const { return get(index).id; }
 std::string Dataset::group(int64_t index) const {

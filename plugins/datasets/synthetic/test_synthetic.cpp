@@ -50,7 +50,7 @@ TEST(Synthetic, TheAgentMovesTheWayItIsPushed) {
 }
 
 TEST(Synthetic, GravityPullsDiscsDown) {
-  auto dataset = test::make<Dataset>("synthetic", "{frames: 10, objects: 3, gravity: true}");
+  auto dataset = test::make<Dataset>("synthetic", "{frames: 10, objects: 3, gravity: 1}");
   auto state = dataset->get(0).tensors.at("state");
   // disc 2 is only moved by gravity or collisions; its vertical velocity grows downward
   EXPECT_GT(state[9][4 * 2 + 3].item<double>(), 0.0);

@@ -97,6 +97,29 @@ TEST(WebDataset, EveryClipWithAStrideSumsTheActionsBetweenFrames) {
                            torch::tensor({11.0f, 12.0f, 15.0f, 16.0f}).view({2, 2})));
 }
 
+TEST(WebDataset, ClipStepOverlapsClipsSoFramePairsCoverEveryTransition) {
+  test::TempDir dir;
+  write_vpt_shards(dir, 1, 1, 12);
+  std::string pattern = shards(dir, "shard-{000000..000000}.tar");
+  auto apart = test::make<Dataset>("webdataset", "{shards: \"" + pattern + "\", frames: 2, clips: all, "
+                                                 "action_fields: \"mouse.dx\"}");
+  auto every = test::make<Dataset>("webdataset", "{shards: \"" + pattern + "\", frames: 2, clips: all, "
+                                                 "clip_step: 1, action_fields: \"mouse.dx\"}");
+  EXPECT_EQ(apart->size(), 6) << "12 frames: pairs (0, 1), (2, 3) ... without clip_step";
+  ASSERT_EQ(every->size(), 11) << "12 frames: 11 transitions";
+  for (int64_t t = 0; t < 11; ++t) {
+    EXPECT_EQ(every->id(t), "shard-000000.tar/player0-0" + (t > 0 ? "@" + std::to_string(t) : ""));
+    // the pair starting at frame 2t of `every` is pair t of `apart`
+    if (t % 2 == 0)
+      EXPECT_TRUE(torch::equal(every->get(t).tensors.at("actions"), apart->get(t / 2).tensors.at("actions")));
+  }
+  EXPECT_FALSE(torch::equal(every->get(1).tensors.at("actions"), every->get(2).tensors.at("actions")));
+  EXPECT_THAT(test::error_of([&] {
+                test::make<Dataset>("webdataset", "{shards: \"" + pattern + "\", clip_step: 1}");
+              }),
+              HasSubstr("clip_step: clip_step spaces the clips of clips: all"));
+}
+
 // for 100 split seeds: how many of train/val/test hold clips of each episode, at most
 int most_splits_per_episode(std::shared_ptr<Dataset> clips, const std::string& split_by) {
   int most = 0;

@@ -36,6 +36,9 @@ class WebDataset : public wm::Dataset {
         .choice("clips", "first", {"first", "all"},
                 "first: one clip per sample from its first frame (reads tar headers only); all: "
                 "every whole clip of each sample (reads each .jsonl once to count frames)")
+        .integer("clip_step", 0, "with clips: all, frames from one clip's start to the next; 0: "
+                                 "one clip's span (clips do not overlap); 1 with frames: 2: every "
+                                 "transition").at_least(0)
         .text("records_ext", "jsonl", "member extension of the frame records");
 #ifdef WM_WEBDATASET_VIDEO
     schema.text("video_ext", "mp4", "member extension of the video; none: samples from the "
@@ -81,6 +84,11 @@ class WebDataset : public wm::Dataset {
     frames_ = params.get<int64_t>("frames");
     stride_ = params.get<int64_t>("stride");
     span_ = (frames_ - 1) * stride_ + 1;
+    clip_step_ = params.get<int64_t>("clip_step");
+    if (clip_step_ > 0 && params.get<std::string>("clips") != "all")
+      throw params.error("clip_step", "clip_step spaces the clips of clips: all; with clips: first "
+                                      "each sample gives one clip");
+    if (clip_step_ == 0) clip_step_ = span_;
 
     std::vector<std::filesystem::path> shards;
     try {
@@ -226,7 +234,8 @@ class WebDataset : public wm::Dataset {
         int64_t frames = static_cast<int64_t>(
             record_lines(shard.read(*samples_[at].find(records_ext_))).size());
         if (frames < span_) ++short_samples;
-        for (int64_t start : wm::io::clip_starts(frames, span_, true)) clips_.push_back({at, start});
+        for (int64_t start : wm::io::clip_starts_every(frames, span_, clip_step_))
+          clips_.push_back({at, start});
       }
     }
     if (incomplete > 0)
@@ -261,7 +270,7 @@ class WebDataset : public wm::Dataset {
   int64_t frames_ = 1;
   std::vector<std::string> fields_, button_fields_, buttons_, signals_, action_names_;
   std::string video_ext_, records_ext_;
-  int64_t stride_ = 1, span_ = 1;
+  int64_t stride_ = 1, span_ = 1, clip_step_ = 1;
   std::vector<wm::io::ShardSample> samples_;
   std::vector<Clip> clips_;
 };

@@ -1,7 +1,8 @@
 // metaworld: Meta-World-style table-top manipulation in MuJoCo (Yu et al. 2019; facts from
 // Farama-Foundation/Metaworld v2/v3, scenes and code of our own). A mocap-driven two-finger hand,
 // 4-D actions, the 39-D observation, shaped rewards and success per task, optional pixels, and
-// the tasks' scripted experts and babbling as wm::ScriptedPolicy.
+// the tasks' scripted experts and babbling as wm::ScriptedPolicy, the reward from states as
+// wm::StateReward, and an optional buoyancy on free objects.
 #include <torch/torch.h>
 
 #include <cmath>
@@ -12,6 +13,7 @@
 #include "expert.h"
 #include "offscreen_renderer.h"
 #include "simulation.h"
+#include "state_reward.h"
 #include "wm/env.h"
 #include "wm/sdk.h"
 
@@ -22,7 +24,7 @@ using namespace wm::metaworld;
 const std::vector<std::string> kCameras = {"none",    "topview",        "corner",     "corner2",
                                            "corner3", "behind_gripper", "gripper_pov"};
 
-class MetaWorld : public wm::Env, public wm::ScriptedPolicy {
+class MetaWorld : public wm::Env, public wm::ScriptedPolicy, public wm::StateReward {
  public:
   static wm::Schema schema() {
     return wm::Schema{}
@@ -38,7 +40,11 @@ class MetaWorld : public wm::Env, public wm::ScriptedPolicy {
         .integer("egl_device", -1, "EGL device index, e.g. one GPU per env; -1: the first GPU").at_least(-1)
         .choice("spawn", "task", {"task", "drop", "strike", "push"},
                 "reset: the task's start; babbling starts: drop (object held), strike (hand a few cm "
-                "away), push (hand touching it)");
+                "away), push (hand touching it)")
+        .real("buoyancy", 0.0,
+              "upward force on a free object, in units of its weight (mass * 9.81), every physics substep "
+              "of step(): 0 none, 1 floats, 2 rises with net acceleration g (the balloon world)")
+            .range(-10.0, 10.0);
   }
 
   explicit MetaWorld(const wm::Params& params)
@@ -48,6 +54,7 @@ class MetaWorld : public wm::Env, public wm::ScriptedPolicy {
         partially_observable_(params.get<bool>("partially_observable")),
         terminate_on_success_(params.get<bool>("terminate_on_success")),
         spawn_(parse_spawn(params.get<std::string>("spawn"))) {
+    sim_.set_buoyancy(params.get<double>("buoyancy"));
     std::string camera = params.get<std::string>("camera");
     if (camera != "none") {
       renderer_ = std::make_unique<OffscreenRenderer>(sim_.model(), camera,
@@ -69,6 +76,7 @@ class MetaWorld : public wm::Env, public wm::ScriptedPolicy {
 
   wm::TensorMap reset(uint64_t seed) override {
     sim_.reset(seed, spawn_);
+    reward_episode_ = reward_episode(sim_, !partially_observable_);
     babbler_.reset(seed, sim_.free_object());
     random_.seed(seed + 0x51ed27);
     steps_ = 0;
@@ -142,6 +150,15 @@ class MetaWorld : public wm::Env, public wm::ScriptedPolicy {
 
   void set_chooser(std::shared_ptr<wm::PrimitiveChooser> chooser) override { chooser_ = std::move(chooser); }
 
+  //---- wm::StateReward ----
+
+  int64_t state_size() const override { return kObservationSize; }
+
+  at::Tensor reward_from_state(const at::Tensor& state) const override {
+    if (!started_) throw wm::Error("metaworld: reward_from_state() before reset()");
+    return reward_from_states(sim_.task(), reward_episode_, state);
+  }
+
  private:
   wm::TensorMap observation() {
     const Observation& obs = sim_.observation();
@@ -163,6 +180,7 @@ class MetaWorld : public wm::Env, public wm::ScriptedPolicy {
   int64_t max_steps_;
   bool partially_observable_, terminate_on_success_;
   Spawn spawn_;
+  RewardEpisode reward_episode_;
   Babbler babbler_;
   std::mt19937_64 random_;
   std::shared_ptr<wm::PrimitiveChooser> chooser_;

@@ -114,6 +114,13 @@ Vec3 Simulation::tcp() const {
   return {(left[0] + right[0]) / 2, (left[1] + right[1]) / 2, (left[2] + right[2]) / 2};
 }
 
+Vec3 Simulation::metric_offset() const {
+  if (metric_site_ < 0 || model_->site_bodyid[metric_site_] != model_->site_bodyid[handle_site_]) return {};
+  const double* metric = model_->site_pos + 3 * metric_site_;
+  const double* handle = model_->site_pos + 3 * handle_site_;
+  return {metric[0] - handle[0], metric[1] - handle[1], metric[2] - handle[2]};
+}
+
 double Simulation::joint_value() const { return free_object_ ? 0.0 : data_->qpos[object_qpos_]; }
 
 //---- reset ----
@@ -198,7 +205,10 @@ StepInfo Simulation::step(const Action& action) {
   }
   data_->ctrl[0] = data_->ctrl[1] = std::clamp(action[3], -1.0, 1.0);
   int warnings_before = data_->warning[mjWARN_BADQACC].number;
-  for (int i = 0; i < kFrameSkip; ++i) mj_step(model_, data_);
+  for (int i = 0; i < kFrameSkip; ++i) {
+    apply_buoyancy();
+    mj_step(model_, data_);
+  }
 
   // numerical blow-up: keep the last stable state, pay nothing (Meta-World does the same)
   bool finite = true;
@@ -215,6 +225,14 @@ StepInfo Simulation::step(const Action& action) {
   std::copy(previous.begin(), previous.begin() + 18, observation_.begin() + 18);
   last_ = evaluate();
   return last_;
+}
+
+// upward at the object's centre of mass; xfrc_applied is kept by mj_step, so it is written before
+// every substep to stay right after reset() (which clears it) and after a restored blow-up
+void Simulation::apply_buoyancy() {
+  if (!free_object_) return;
+  double weight = model_->body_subtreemass[object_body_] * -model_->opt.gravity[2];
+  data_->xfrc_applied[6 * object_body_ + 2] = buoyancy_ * weight;
 }
 
 // the state a step starts from: positions, velocities, targets, controls and the solver's warm start

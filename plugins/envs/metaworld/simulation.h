@@ -44,6 +44,9 @@ class Simulation {
   StepInfo step(const Action& action);
 
   const Task& task() const { return task_; }
+  // an upward force buoyancy * mass * g on a free object in every physics substep of step()
+  // (0: none; 1: it floats; 2: it rises with net acceleration g); reset()'s settling is without it
+  void set_buoyancy(double buoyancy) { buoyancy_ = buoyancy; }
   const Observation& observation() const { return observation_; }  // goal always visible
   const StepInfo& last() const { return last_; }
   const mjModel* model() const { return model_; }
@@ -52,6 +55,13 @@ class Simulation {
   Vec3 tcp() const;
   double joint_value() const;  // the object's hinge or slide (0 for free objects)
   bool free_object() const { return free_object_; }  // false: a handle on a hinge or slide
+  // what the reward reads besides the observation: the goal and the margins fixed at reset
+  const Vec3& goal() const { return goal_; }
+  double initial_metric() const { return initial_metric_; }
+  double initial_reach() const { return initial_reach_; }
+  double initial_tcp_to_goal() const { return initial_tcp_to_goal_; }
+  // the metric site relative to the handle in the object's frame (peg: its head); zeros otherwise
+  Vec3 metric_offset() const;
 
  private:
   void place_task(std::mt19937_64& rng);
@@ -64,6 +74,7 @@ class Simulation {
   StepInfo evaluate() const;
   double success_metric() const;
   bool touching(bool both_fingers) const;
+  void apply_buoyancy();
 
   const Task& task_;
   mjModel* model_ = nullptr;
@@ -78,6 +89,7 @@ class Simulation {
   double initial_metric_ = 1, initial_reach_ = 1, initial_tcp_to_goal_ = 1;
   Observation observation_{};
   StepInfo last_;
+  double buoyancy_ = 0;
 };
 
 }  // namespace wm::metaworld

@@ -1,7 +1,7 @@
 #include <torch/torch.h>
 
 #include "test_support.h"
-#include "cem.h"
+#include "wm/plan/cem.h"
 
 namespace wm {
 namespace {
@@ -37,6 +37,18 @@ TEST(Cem, RejectsMoreElitesThanSamples) {
   options.samples = 4, options.elites = 5;
   EXPECT_THAT(test::error_of([&] { plan::cem(distance_to(torch::zeros({3, 1})), 1, options); }),
               ::testing::HasSubstr("elites 5"));
+}
+
+TEST(Cem, StartsAtTheInitialMean) {
+  // with momentum 1 the Gaussian never moves: the plan is the (clipped) initial mean
+  torch::manual_seed(0);
+  plan::CemOptions options;
+  options.horizon = 2, options.samples = 16, options.elites = 4, options.iterations = 3, options.momentum = 1.0;
+  auto initial = torch::tensor({{0.25f, -0.5f}, {1.5f, 0.0f}});
+  auto result = plan::cem(distance_to(torch::zeros({2, 2})), 2, options, initial);
+  EXPECT_TRUE(torch::equal(result.mean, initial.clamp(-1, 1))) << result.mean;
+  EXPECT_THAT(test::error_of([&] { plan::cem(distance_to(torch::zeros({2, 2})), 2, options, torch::zeros({3, 2})); }),
+              ::testing::HasSubstr("initial_mean"));
 }
 
 }  // namespace

@@ -14,7 +14,7 @@
 #include "wm/nn/frozen_frame_encoder.h"
 #include "latent_rollout.h"
 #include "wm/nn/transformer.h"
-#include "cem.h"
+#include "wm/plan/cem.h"
 #include "wm/sdk.h"
 
 namespace {
@@ -84,8 +84,12 @@ TORCH_MODULE(Predictor);
 class VJepaAc : public wm::Model, public wm::Policy {
  public:
   static wm::Schema schema() {
+    wm::Schema schema;
+    wm::plan::CemOptions planning;
+    planning.horizon = 3, planning.samples = 128, planning.elites = 12, planning.iterations = 4;
+    planning.momentum = 0.15, planning.initial_std = 1.0;
     return wm::nn::with_frozen_encoder_params(
-        wm::Schema{}
+        wm::plan::add_cem_params(schema, planning)
             .integer("action_size", 2, "width of the continuous actions (the scaled ones)").at_least(1)
             .strings("extra_action_keys", {},
                      "batch keys [B, T-1, K] concatenated, unscaled, after the continuous actions "
@@ -105,12 +109,6 @@ class VJepaAc : public wm::Model, public wm::Policy {
                      "training starts at copy-last-latent); false: the reference's direct output")
             .path("action_scaler", "a fit_action_scaler file (YAML/JSON) that standardises "
                                    "actions, in training and planning (none: actions as recorded)")
-            .integer("plan_horizon", 3, "planning: actions per imagined sequence").at_least(1)
-            .integer("plan_samples", 128, "planning: CEM sequences per iteration").at_least(2)
-            .integer("plan_elites", 12, "planning: lowest-energy sequences kept").at_least(1)
-            .integer("plan_iterations", 4, "planning: CEM refits").at_least(1)
-            .real("plan_momentum", 0.15, "planning: share of the previous Gaussian kept").range(0.0, 1.0)
-            .real("plan_std", 1.0, "planning: initial std of the actions").at_least(0)
             .real("action_low", -1.0, "planning: smallest action value")
             .real("action_high", 1.0, "planning: largest action value"));
   }
@@ -129,15 +127,9 @@ class VJepaAc : public wm::Model, public wm::Policy {
     encoder_ = wm::nn::FrozenFrameEncoder(p);
     predictor_ = Predictor(p, encoder_->dim(), encoder_->tokens());
     load_action_scaler(p);
-    cem_.horizon = p.get<int64_t>("plan_horizon");
-    cem_.samples = p.get<int64_t>("plan_samples");
-    cem_.elites = p.get<int64_t>("plan_elites");
-    cem_.iterations = p.get<int64_t>("plan_iterations");
-    cem_.momentum = p.get<double>("plan_momentum");
-    cem_.initial_std = p.get<double>("plan_std");
     cem_.low = p.get<double>("action_low");
     cem_.high = p.get<double>("action_high");
-    if (cem_.elites > cem_.samples) throw p.error("plan_elites", "must be at most plan_samples");
+    cem_ = wm::plan::cem_options(p, cem_);
     if (cem_.low >= cem_.high) throw p.error("action_high", "must exceed action_low");
   }
 

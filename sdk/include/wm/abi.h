@@ -7,7 +7,7 @@
 /* Bump WM_SDK_ABI_VERSION whenever a layout, vtable or signature of the contract (the headers in sdk/include/wm,
  * not the toolbox libraries, which carry their own versions) changes;
  * the test `sdk_abi_guard` fails until sdk/abi.sha256 is updated together with it. */
-#define WM_SDK_ABI_VERSION 10
+#define WM_SDK_ABI_VERSION 11
 #define WM_SDK_VERSION "0.1.0"
 #define WM_PLUGIN_MAGIC 0x4C504D57u /* "WMPL" */
 

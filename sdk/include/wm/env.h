@@ -64,4 +64,19 @@ class ScriptedPolicy {
   virtual void set_chooser(std::shared_ptr<PrimitiveChooser> chooser) = 0;
 };
 
+//---- optional capability: the task's reward from states alone ----
+
+// An env whose reward is a function of the observation's `state` vector (positions, not contacts
+// or simulator internals) also derives StateReward, so a model can plan on states it predicts
+// (e.g. nsca's CEM planner); found with dynamic_cast<const wm::StateReward*>(&env).
+class StateReward {
+ public:
+  virtual ~StateReward();
+  // width of the `state` vector the reward reads
+  virtual int64_t state_size() const = 0;
+  // the reward of reaching each state: [..., S] float -> [...] float, same device; the task (and
+  // its goal, when the goal is part of the state) is the one of the last reset()
+  virtual at::Tensor reward_from_state(const at::Tensor& state) const = 0;
+};
+
 }  // namespace wm

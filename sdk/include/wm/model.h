@@ -19,6 +19,7 @@ class Module;
 
 namespace wm {
 
+class Env;
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 // what one training step minimises, and what to log about it
@@ -71,6 +72,9 @@ class Policy {
   // them, and the other observation keys as they are (e.g. a `goal` frame [1, 3, H, W]).
   // Returns at least `action` [1, A]; more keys (e.g. `plan_energy`) are logged.
   virtual TensorMap act(const Batch& observations) = 0;
+  // rollout and collect call this once, before the first episode, with the env the policy acts
+  // in; a planner keeps it to read optional env capabilities (e.g. wm::StateReward)
+  virtual void attach(const Env& env) { (void)env; }
 };
 
 //---- a model built on one torch::nn::Module ----

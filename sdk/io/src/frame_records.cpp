@@ -159,12 +159,15 @@ at::Tensor ActionFields::stride_sums(const std::vector<json::Value>& records, si
 //---- clips ----
 
 std::vector<int64_t> clip_starts(int64_t records, int64_t span, bool every_clip) {
+  if (every_clip) return clip_starts_every(records, span, span);
+  if (span < 1 || span > records) return {};
+  return {0};
+}
+
+std::vector<int64_t> clip_starts_every(int64_t records, int64_t span, int64_t step) {
   std::vector<int64_t> starts;
-  if (span < 1) return starts;
-  for (int64_t start = 0; start + span <= records; start += span) {
-    starts.push_back(start);
-    if (!every_clip) break;
-  }
+  if (span < 1 || step < 1) return starts;
+  for (int64_t start = 0; start + span <= records; start += step) starts.push_back(start);
   return starts;
 }
 

@@ -9,13 +9,29 @@ namespace wm::sim {
 
 Schema& add_disc_world_params(Schema& schema, int64_t default_objects) {
   return schema.integer("objects", default_objects, "discs; disc 0 is the pushed agent").range(1, 8)
-      .boolean("gravity", false, "pull every disc downward")
+      .real("gravity", 0, "pull on every disc: 1 down, 0 none, negative up (a balloon)")
       .real("push", DiscWorldOptions{}.push, "agent acceleration of a full action, in frame widths per step^2")
-      .at_least(0);
+      .at_least(0)
+      .integer("palette", 0, "rotates the disc colours: disc k wears colour (k + palette) % 8").range(0, 7)
+      .integers("background", {24, 24, 24}, "the table's colour, R G B").range(0, 255)
+      .real("texture", 0, "static table noise: each pixel's grey offset is uniform in [-texture, texture]")
+      .range(0, 255)
+      .integer("texture_seed", 0, "which table: the texture pattern is fixed by it").at_least(0);
 }
 
 DiscWorldOptions disc_world_options(const Params& params) {
-  return {params.get<int64_t>("objects"), params.get<bool>("gravity"), params.get<double>("push")};
+  DiscWorldOptions options;
+  options.objects = params.get<int64_t>("objects");
+  options.gravity = params.get<double>("gravity");
+  options.push = params.get<double>("push");
+  options.palette = params.get<int64_t>("palette");
+  IntList background = params.get<IntList>("background");
+  if (background.size() != 3)
+    throw params.error("background", "needs 3 values (R G B), got " + std::to_string(background.size()));
+  for (int c = 0; c < 3; ++c) options.background[c] = static_cast<uint8_t>(background[c]);
+  options.texture = params.get<double>("texture");
+  options.texture_seed = static_cast<uint64_t>(params.get<int64_t>("texture_seed"));
+  return options;
 }
 
 namespace {
@@ -27,6 +43,16 @@ constexpr std::array<std::array<uint8_t, 3>, 8> kColours = {{{230, 80, 60},
                                                              {240, 140, 40},
                                                              {60, 210, 200},
                                                              {220, 220, 220}}};
+
+// a pixel's table noise in [-1, 1]: splitmix64 of (seed, x, y), the same for every frame
+double table_noise(uint64_t seed, int64_t x, int64_t y) {
+  uint64_t z = seed * 0x9E3779B97F4A7C15ull + (static_cast<uint64_t>(y) << 32) + static_cast<uint64_t>(x);
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53 * 2 - 1;
+}
 }  // namespace
 
 DiscWorld::DiscWorld(DiscWorldOptions options) : options_(options) {}
@@ -51,11 +77,11 @@ void DiscWorld::place(std::mt19937_64& rng) {
 }
 
 void DiscWorld::step(const std::array<double, 2>& action) {
-  constexpr double kRestitution = 0.9, kGravity = 0.002, kFriction = 0.02;
+  constexpr double kRestitution = 0.9, kFriction = 0.02;
   discs_[0].vx += options_.push * action[0];
   discs_[0].vy += options_.push * action[1];
   for (auto& d : discs_) {
-    if (options_.gravity) d.vy += kGravity;
+    d.vy += options_.gravity * kGravity;
     d.vx *= 1 - kFriction;
     d.vy *= 1 - kFriction;
     d.x += d.vx;
@@ -87,13 +113,19 @@ void DiscWorld::step(const std::array<double, 2>& action) {
 }
 
 void DiscWorld::render(at::Tensor frame) const {
-  frame.fill_(24);
   auto pixels = frame.accessor<uint8_t, 3>();
   int64_t size = frame.size(2);
+  // the table: its colour, plus a grey offset per pixel that never changes within a table
+  for (int64_t y = 0; y < frame.size(1); ++y)
+    for (int64_t x = 0; x < size; ++x) {
+      double offset = options_.texture > 0 ? options_.texture * table_noise(options_.texture_seed, x, y) : 0;
+      for (int c = 0; c < 3; ++c)
+        pixels[c][y][x] = static_cast<uint8_t>(std::clamp(std::lround(options_.background[c] + offset), 0L, 255L));
+    }
   double scale = static_cast<double>(size);
   for (size_t k = 0; k < discs_.size(); ++k) {
     const Disc& d = discs_[k];
-    const auto& colour = kColours[k % kColours.size()];
+    const auto& colour = kColours[(k + static_cast<size_t>(options_.palette)) % kColours.size()];
     double cx = d.x * scale, cy = d.y * scale, r = d.radius * scale;
     int64_t x0 = std::max<int64_t>(0, static_cast<int64_t>(cx - r - 1));
     int64_t x1 = std::min<int64_t>(size - 1, static_cast<int64_t>(cx + r + 1));

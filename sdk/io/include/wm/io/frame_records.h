@@ -73,6 +73,9 @@ at::Tensor multi_hot(const std::vector<json::Value>& records, size_t first, size
 // only 0 (when it fits) for every_clip false, else 0, span, 2 * span ... while a whole clip fits.
 // The webdataset plugin and fit_action_scaler cut clips with this one rule.
 std::vector<int64_t> clip_starts(int64_t records, int64_t span, bool every_clip);
+// every start 0, step, 2 * step ... whose clip of `span` records fits; a step below the span makes
+// clips overlap (step 1 with span 2: every transition of the sample)
+std::vector<int64_t> clip_starts_every(int64_t records, int64_t span, int64_t step);
 
 // "a, b,c" -> {"a", "b", "c"} (spaces trimmed, empty items dropped)
 std::vector<std::string> split_list(const std::string& comma_separated);
