@@ -73,7 +73,8 @@ const std::vector<const Procedure*>& host_procedures() {
   static const std::vector<const Procedure*> all = {
       &train_procedure,   &evaluate_procedure, &rollout_procedure, &fit_action_scaler_procedure,
       &write_fixture_procedure,
-      &tiers_procedure,   &probe_procedure,    &collect_procedure,  &load_procedure};
+      &tiers_procedure,   &probe_procedure,    &collect_procedure,  &load_procedure,
+      &score_procedure};
   return all;
 }
 

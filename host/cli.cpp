@@ -11,6 +11,7 @@
 #include "plugin_registry.h"
 #include "procedure.h"
 #include "run_loop.h"
+#include "score_command.h"
 #include "wm/testing.h"
 #include "wm/error.h"
 #include "wm/log.h"
@@ -173,9 +174,10 @@ int run_cli(int argc, char** argv) {
     if (options.command == "inspect") return command_inspect(options, registry);
     if (options.command == "list") return command_list(options, registry);
     if (options.command == "describe") return command_describe(options, registry);
+    if (options.command == "score") return command_score(options, registry);
     throw Error("unknown command '" + options.command + "'" +
-                did_you_mean(options.command, {"run", "validate", "analyze", "inspect", "list", "describe", "check"}) +
-                "; commands: run, validate, analyze, inspect, list, describe, check");
+                did_you_mean(options.command, {"run", "validate", "analyze", "inspect", "list", "describe", "check", "score"}) +
+                "; commands: run, validate, analyze, inspect, list, describe, check, score");
   } catch (const UsageError& e) {
     std::cerr << "error: " << e.what() << " (wmhost --help shows the options)\n";
     return 2;

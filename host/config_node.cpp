@@ -1,10 +1,14 @@
 #include "config_node.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
+
+#include "config_limits.h"
 
 namespace wm {
 
@@ -74,42 +78,65 @@ SourceLoc loc_of(const YAML::Mark& mark, const std::string& file) {
   return {file, mark.line + 1, mark.column + 1};
 }
 
-ConfigNode convert(const YAML::Node& node, const std::string& file) {
-  ConfigNode out;
-  out.loc = loc_of(node.Mark(), file);
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      out.type = ConfigNode::Type::Null;
-      break;
-    case YAML::NodeType::Scalar:
-      out.type = ConfigNode::Type::Scalar;
-      out.scalar = node.Scalar();
-      out.quoted = node.Tag() == "!";
-      break;
-    case YAML::NodeType::Sequence:
-      out.type = ConfigNode::Type::Sequence;
-      for (const auto& item : node) out.items.push_back(convert(item, file));
-      break;
-    case YAML::NodeType::Map:
-      out.type = ConfigNode::Type::Map;
-      for (const auto& entry : node) {
-        if (!entry.first.IsScalar())
-          throw ConfigError(loc_of(entry.first.Mark(), file), "", "map keys must be plain names");
-        std::string key = entry.first.Scalar();
-        if (const ConfigNode* earlier = out.find(key))
-          throw ConfigError(loc_of(entry.first.Mark(), file), key,
-                            "duplicate key (first given at line " +
-                                std::to_string(earlier->loc.line) + ")");
-        out.entries.emplace_back(key, convert(entry.second, file));
-        // a key with an empty value has no mark of its own: point at the key
-        if (out.entries.back().second.loc.line == 0)
-          out.entries.back().second.loc = loc_of(entry.first.Mark(), file);
-      }
-      break;
+// yaml-cpp nodes to ConfigNodes, counting what it makes: an alias (`*name`) is a copy of its
+// anchor, so a small file can stand for billions of values ("billion laughs")
+class Converter {
+ public:
+  explicit Converter(const std::string& file) : file_(file) {}
+
+  ConfigNode convert(const YAML::Node& node) {
+    ConfigNode out;
+    out.loc = loc_of(node.Mark(), file_);
+    if (++made_ > kMaxConfigNodes)
+      throw ConfigError(out.loc, "",
+                        "the file expands to more than " + std::to_string(kMaxConfigNodes) +
+                            " values (each alias `*name` copies what its anchor holds); "
+                            "write the values out or use fewer nested aliases");
+    switch (node.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null:
+        out.type = ConfigNode::Type::Null;
+        break;
+      case YAML::NodeType::Scalar:
+        out.type = ConfigNode::Type::Scalar;
+        out.scalar = node.Scalar();
+        out.quoted = node.Tag() == "!";
+        break;
+      case YAML::NodeType::Sequence:
+        out.type = ConfigNode::Type::Sequence;
+        for (const auto& item : node) out.items.push_back(convert(item));
+        break;
+      case YAML::NodeType::Map:
+        convert_map(node, out);
+        break;
+    }
+    return out;
   }
-  return out;
-}
+
+ private:
+  // keys in file order; a repeated key is an error (a hash of the keys seen keeps this linear)
+  void convert_map(const YAML::Node& node, ConfigNode& out) {
+    out.type = ConfigNode::Type::Map;
+    std::unordered_map<std::string, int> first_line;
+    for (const auto& entry : node) {
+      if (!entry.first.IsScalar())
+        throw ConfigError(loc_of(entry.first.Mark(), file_), "", "map keys must be plain names");
+      std::string key = entry.first.Scalar();
+      SourceLoc key_loc = loc_of(entry.first.Mark(), file_);
+      auto [earlier, fresh] = first_line.emplace(key, key_loc.line);
+      if (!fresh)
+        throw ConfigError(key_loc, key,
+                          "duplicate key (first given at line " + std::to_string(earlier->second) +
+                              ")");
+      out.entries.emplace_back(key, convert(entry.second));
+      // a key with an empty value has no mark of its own: point at the key
+      if (out.entries.back().second.loc.line == 0) out.entries.back().second.loc = key_loc;
+    }
+  }
+
+  const std::string& file_;
+  size_t made_ = 0;
+};
 
 void emit(YAML::Emitter& out, const ConfigNode& node) {
   switch (node.type) {
@@ -142,18 +169,67 @@ void emit(YAML::Emitter& out, const ConfigNode& node) {
 
 ConfigNode parse_yaml(const std::string& text, const std::string& source_name) {
   try {
-    return convert(YAML::Load(text), source_name);
+    return Converter(source_name).convert(YAML::Load(text));
+  } catch (const YAML::DeepRecursion& e) {
+    throw ConfigError(loc_of(e.mark, source_name), "",
+                      "maps and lists nested too deeply for the YAML reader (at most a few "
+                      "hundred levels)");
   } catch (const YAML::ParserException& e) {
     throw ConfigError(loc_of(e.mark, source_name), "", "YAML syntax error: " + e.msg);
   }
 }
 
+//---- config files ----
+
+namespace {
+
+// YAML is text: any C0 control other than tab, newline and carriage return (a NUL, say) means
+// the file is something else, and nothing of it is shown
+bool looks_binary(const std::string& text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return (byte < 0x20 && c != '\t' && c != '\n' && c != '\r') || byte == 0x7f;
+  });
+}
+
+std::string mebibytes(std::uintmax_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+}  // namespace
+
+std::string config_file_problem(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  fs::file_status status = fs::status(path, error);
+  if (status.type() == fs::file_type::not_found) return path.string() + ": no such file";
+  if (error) return "cannot read " + path.string() + ": " + error.message();
+  if (fs::is_directory(status)) return path.string() + " is a folder, not a YAML file";
+  // a FIFO would block the read, a device (/dev/zero) never end it
+  if (!fs::is_regular_file(status))
+    return path.string() + " is not a regular file (a device, FIFO or socket); config files "
+                           "must be plain files";
+  std::uintmax_t size = fs::file_size(path, error);
+  if (!error && size > kMaxConfigFileBytes)
+    return path.string() + " is larger than " + mebibytes(kMaxConfigFileBytes) + " (" +
+           std::to_string(size) + " bytes); config files are at most that";
+  return "";
+}
+
 ConfigNode load_yaml_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot read " + path.string() + ": no such file or not readable");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_yaml(text.str(), path.string());
+  std::string problem = config_file_problem(path);
+  if (!problem.empty()) throw Error(problem);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read " + path.string() + ": not readable");
+  // at most one byte past the limit: a file that grew since it was checked is refused too
+  std::string text(kMaxConfigFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (in.bad()) throw Error("cannot read " + path.string() + ": read error");
+  if (text.size() > kMaxConfigFileBytes)
+    throw Error(path.string() + " is larger than " + mebibytes(kMaxConfigFileBytes) +
+                "; config files are at most that");
+  if (looks_binary(text))
+    throw Error(path.string() + " holds binary data, not YAML text");
+  return parse_yaml(text, path.string());
 }
 
 std::string to_yaml(const ConfigNode& node) {
@@ -172,8 +248,12 @@ std::vector<std::string> split_path(const std::string& dotted) {
 }
 
 namespace {
-bool is_index(const std::string& part) {
-  return !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
+// a list index: digits only, and few enough to be a real position (never a library's overflow)
+bool parse_index(const std::string& part, size_t& index) {
+  if (part.empty() || part.size() > 9 || !std::all_of(part.begin(), part.end(), ::isdigit))
+    return false;
+  index = std::stoul(part);
+  return true;
 }
 }  // namespace
 
@@ -182,8 +262,7 @@ ConfigNode* find_path(ConfigNode& root, const std::string& dotted) {
   for (const auto& part : split_path(dotted)) {
     if (node->is_map()) {
       node = node->find(part);
-    } else if (node->is_sequence() && is_index(part)) {
-      size_t index = std::stoul(part);
+    } else if (size_t index; node->is_sequence() && parse_index(part, index)) {
       node = index < node->items.size() ? &node->items[index] : nullptr;
     } else {
       return nullptr;
@@ -202,8 +281,8 @@ ConfigNode& ensure_path(ConfigNode& root, const std::string& dotted, const Sourc
   std::string walked;
   for (const auto& part : split_path(dotted)) {
     walked += (walked.empty() ? "" : ".") + part;
-    if (node->is_sequence() && is_index(part) && std::stoul(part) < node->items.size()) {
-      node = &node->items[std::stoul(part)];
+    if (size_t index; node->is_sequence() && parse_index(part, index) && index < node->items.size()) {
+      node = &node->items[index];
       continue;
     }
     if (node->is_null()) *node = ConfigNode::make_map(loc);

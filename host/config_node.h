@@ -17,6 +17,7 @@ struct ConfigNode {
   Type type = Type::Null;
   std::string scalar;  // for Scalar
   bool quoted = false; // a quoted scalar is always a string
+  bool interpolated = false;  // its ${...} are resolved: the text is never scanned again
   std::vector<ConfigNode> items;                          // for Sequence
   std::vector<std::pair<std::string, ConfigNode>> entries;  // for Map, in file order
   SourceLoc loc;  // where the value starts
@@ -40,8 +41,12 @@ struct ConfigNode {
 
 //---- reading and writing YAML ----
 
-// throws ConfigError with file:line:col for syntax errors and duplicate keys
+// throws ConfigError with file:line:col for syntax errors, duplicate keys and files that expand
+// past kMaxConfigNodes values (config_limits.h); load_yaml_file reads only a regular text file
+// of at most kMaxConfigFileBytes, and its errors never quote a file that is not YAML text
 ConfigNode load_yaml_file(const std::filesystem::path& path);
+// why `path` cannot be a config file (a folder, a FIFO, too large, ...), or "" when it can be
+std::string config_file_problem(const std::filesystem::path& path);
 ConfigNode parse_yaml(const std::string& text, const std::string& source_name);
 std::string to_yaml(const ConfigNode& node);
 

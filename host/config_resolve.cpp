@@ -1,8 +1,12 @@
 #include "config_resolve.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <set>
+#include <unordered_map>
 
+#include "config_limits.h"
 #include "wm/error.h"
 
 namespace wm {
@@ -16,9 +20,13 @@ void merge_into(ConfigNode& base, const ConfigNode& child, const std::string& pa
     base = child;
     return;
   }
+  // where each inherited key sits, so a map of many keys merges in linear time
+  std::unordered_map<std::string, size_t> position;
+  for (size_t i = 0; i < base.entries.size(); ++i) position.emplace(base.entries[i].first, i);
   for (const auto& [key, value] : child.entries) {
     std::string key_path = path.empty() ? key : path + "." + key;
-    ConfigNode* inherited = base.find(key);
+    auto at = position.find(key);
+    ConfigNode* inherited = at == position.end() ? nullptr : &base.entries[at->second].second;
     const ConfigNode* replace = value.is_map() ? value.find("_replace_") : nullptr;
     if (replace) {
       if (!inherited)
@@ -30,7 +38,8 @@ void merge_into(ConfigNode& base, const ConfigNode& child, const std::string& pa
     } else if (inherited) {
       merge_into(*inherited, value, key_path);
     } else {
-      base.set(key, value);
+      position.emplace(key, base.entries.size());
+      base.entries.emplace_back(key, value);
     }
   }
 }
@@ -46,41 +55,73 @@ void reject_markers(const ConfigNode& node, const std::string& path) {
     reject_markers(node.items[i], path + "." + std::to_string(i));
 }
 
-ConfigNode load_with_bases(const std::filesystem::path& path,
-                           std::vector<std::filesystem::path>& chain) {
-  auto canonical = std::filesystem::weakly_canonical(path);
-  for (const auto& seen : chain)
-    if (seen == canonical) throw Error("base cycle: " + path.string() + " inherits from itself");
-  chain.push_back(canonical);
-  ConfigNode file = load_yaml_file(path);
-  if (!file.is_map() && !file.is_null())
-    throw ConfigError(file.loc, "", "an experiment file must be a map of keys");
-
-  ConfigNode merged = ConfigNode::make_map(file.loc);
-  if (const ConfigNode* bases = file.find("base")) {
-    std::vector<ConfigNode> names = bases->is_sequence() ? bases->items
-                                                         : std::vector<ConfigNode>{*bases};
-    for (const auto& name : names) {
-      if (!name.is_scalar()) throw ConfigError(name.loc, "base", "expected a file name");
-      auto base_path = path.parent_path() / name.scalar;
-      if (!std::filesystem::exists(base_path))
-        throw ConfigError(name.loc, "base", "no such file: " + base_path.string());
-      merge_into(merged, load_with_bases(base_path, chain), "");
-    }
-    file.erase("base");
-  }
-  // a marker in the file itself is fine only where a base provides the map
-  if (merged.entries.empty()) reject_markers(file, "");
-  merge_into(merged, file, "");
-  chain.pop_back();
-  return merged;
+// why `path` cannot be an experiment or base file, or "": a regular YAML file of bounded size.
+// A file that is not named .yaml/.yml is refused before it is read, so no message ever quotes
+// a file that was never meant as a config (`base: /etc/shadow`)
+std::string experiment_file_problem(const std::filesystem::path& path) {
+  std::string extension = path.extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string problem = config_file_problem(path);
+  if (problem.empty() && extension != ".yaml" && extension != ".yml")
+    problem = path.string() + " is not a YAML file (experiment and base files end in .yaml or .yml)";
+  return problem;
 }
+
+struct BaseLoader {
+  std::vector<std::filesystem::path> chain;  // the files being loaded, outermost first
+  size_t loaded = 0;                         // files read so far, repeats included
+
+  ConfigNode load(const std::filesystem::path& path) {
+    auto canonical = std::filesystem::weakly_canonical(path);
+    for (const auto& seen : chain)
+      if (seen == canonical) throw Error("base cycle: " + path.string() + " inherits from itself");
+    chain.push_back(canonical);
+    ConfigNode file = load_yaml_file(path);
+    if (!file.is_map() && !file.is_null())
+      throw ConfigError(file.loc, "", "an experiment file must be a map of keys");
+
+    ConfigNode merged = ConfigNode::make_map(file.loc);
+    if (const ConfigNode* bases = file.find("base")) {
+      std::vector<ConfigNode> names = bases->is_sequence() ? bases->items
+                                                           : std::vector<ConfigNode>{*bases};
+      for (const auto& name : names) {
+        if (!name.is_scalar()) throw ConfigError(name.loc, "base", "expected a file name");
+        auto base_path = path.parent_path() / name.scalar;
+        std::string problem = experiment_file_problem(base_path);
+        if (!problem.empty()) throw ConfigError(name.loc, "base", problem);
+        // a base listed many times over, at every level, would be read exponentially often
+        if (++loaded > kMaxBaseFiles)
+          throw ConfigError(name.loc, "base",
+                            "more than " + std::to_string(kMaxBaseFiles) +
+                                " base files read for one experiment (counting repeats)");
+        // a base's own errors name their file:line; one without a place points at this line
+        ConfigNode inherited;
+        try {
+          inherited = load(base_path);
+        } catch (const ConfigError&) {
+          throw;
+        } catch (const Error& e) {
+          throw ConfigError(name.loc, "base", e.what());
+        }
+        merge_into(merged, inherited, "");
+      }
+      file.erase("base");
+    }
+    // a marker in the file itself is fine only where a base provides the map
+    if (merged.entries.empty()) reject_markers(file, "");
+    merge_into(merged, file, "");
+    chain.pop_back();
+    return merged;
+  }
+};
 
 }  // namespace
 
 ConfigNode load_experiment(const std::filesystem::path& path) {
-  std::vector<std::filesystem::path> chain;
-  return load_with_bases(path, chain);
+  std::string problem = experiment_file_problem(path);
+  if (!problem.empty()) throw Error(problem);
+  return BaseLoader{}.load(path);
 }
 
 //---- overrides ----
@@ -118,13 +159,20 @@ namespace {
 
 const char* const kRunDir = "run.dir";
 
+size_t count_nodes(const ConfigNode& node) {
+  size_t count = 1;
+  for (const auto& entry : node.entries) count += count_nodes(entry.second);
+  for (const auto& item : node.items) count += count_nodes(item);
+  return count;
+}
+
 class Interpolator {
  public:
   explicit Interpolator(ConfigNode& root) : root_(root) {}
 
   void resolve(ConfigNode& node, const std::string& path) {
     if (node.is_scalar()) {
-      resolve_scalar(node, path);
+      if (!node.interpolated) resolve_scalar(node, path);
     } else if (node.is_map()) {
       for (auto& [key, child] : node.entries) resolve(child, path.empty() ? key : path + "." + key);
     } else if (node.is_sequence()) {
@@ -134,41 +182,73 @@ class Interpolator {
   }
 
  private:
-  void resolve_scalar(ConfigNode& node, const std::string& path, size_t from = 0) {
-    const std::string& text = node.scalar;
-    size_t start = text.find("${", from);
-    if (start == std::string::npos) return;
-    size_t end = text.find('}', start);
-    if (end == std::string::npos)
-      throw ConfigError(node.loc, path, "unclosed '${' in '" + text + "'");
-    std::string reference = text.substr(start + 2, end - start - 2);
-    // ${run.dir} stays as it is until the run has a folder (resolve_run_dir)
-    if (reference == kRunDir) return resolve_scalar(node, path, end + 1);
-
-    // a whole-value reference copies the target node, whatever its type
-    if (start == 0 && end + 1 == text.size() && reference.rfind("env:", 0) != 0) {
-      SourceLoc use_site = node.loc;
-      node = target(reference, node.loc, path);
-      if (node.is_scalar()) node.loc = use_site;
-      return;
-    }
-    std::string replacement;
-    if (reference.rfind("env:", 0) == 0) {
-      replacement = environment(reference.substr(4), node.loc, path);
-    } else {
-      ConfigNode value = target(reference, node.loc, path);
+  // one pass over the text, left to right: what a reference puts in (an environment variable's
+  // value, another key's text) is never scanned again, so `${env:X}` holding "${env:X}" is text
+  void resolve_scalar(ConfigNode& node, const std::string& path) {
+    const std::string text = node.scalar;
+    std::string out;
+    size_t from = 0;
+    for (size_t start; (start = text.find("${", from)) != std::string::npos;) {
+      size_t end = text.find('}', start);
+      if (end == std::string::npos)
+        throw ConfigError(node.loc, path, "unclosed '${' in '" + text + "'");
+      std::string reference = text.substr(start + 2, end - start - 2);
+      out += text.substr(from, start - from);
+      from = end + 1;
+      // ${run.dir} stays as it is until the run has a folder (resolve_run_dir)
+      if (reference == kRunDir) {
+        out += kRunDirReference;
+        continue;
+      }
+      bool env = reference.rfind("env:", 0) == 0;
+      // a whole-value reference copies the target node, whatever its type
+      if (start == 0 && end + 1 == text.size() && !env) {
+        SourceLoc use_site = node.loc;
+        node = copy_of(target(reference, node.loc, path), reference, use_site, path);
+        if (node.is_scalar()) node.loc = use_site;
+        return;
+      }
+      if (env) {
+        out += environment(reference.substr(4), node.loc, path);
+        continue;
+      }
+      const ConfigNode& value = target(reference, node.loc, path);
       if (!value.is_scalar())
         throw ConfigError(node.loc, path,
                           "${" + reference + "} is " + value.type_name() +
                               " and cannot be spliced into text");
-      replacement = value.scalar;
+      out += value.scalar;
     }
-    node.scalar = text.substr(0, start) + replacement + text.substr(end + 1);
-    resolve_scalar(node, path, start);  // the rest of the text may hold more references
+    node.scalar = out + text.substr(from);
+    node.interpolated = true;
   }
 
-  ConfigNode target(const std::string& reference, const SourceLoc& use_site,
-                    const std::string& path) {
+  // a whole-value copy, counted: `${}` copies of copies grow exponentially ("billion laughs")
+  ConfigNode copy_of(const ConfigNode& value, const std::string& reference,
+                     const SourceLoc& use_site, const std::string& path) {
+    copied_ += count_nodes(value);
+    if (copied_ > kMaxConfigNodes)
+      throw ConfigError(use_site, path,
+                        "${" + reference + "}: interpolation makes more than " +
+                            std::to_string(kMaxConfigNodes) +
+                            " values (copies of copies of lists or maps)");
+    return value;
+  }
+
+  // "a -> b -> c -> ... (250 more) ... -> x -> y -> z": the first and last links of a chain
+  std::string chain(const std::string& next) const {
+    std::vector<std::string> links = {origin_};
+    links.insert(links.end(), stack_.begin(), stack_.end());
+    links.push_back(next);
+    if (links.size() <= 8) return join(links, " -> ");
+    std::vector<std::string> shown(links.begin(), links.begin() + 3);
+    shown.push_back("... (" + std::to_string(links.size() - 6) + " more) ...");
+    shown.insert(shown.end(), links.end() - 3, links.end());
+    return join(shown, " -> ");
+  }
+
+  const ConfigNode& target(const std::string& reference, const SourceLoc& use_site,
+                           const std::string& path) {
     ConfigNode* found = find_path(root_, reference);
     if (!found) found = through_references(reference);
     if (!found) {
@@ -180,11 +260,17 @@ class Interpolator {
           parent && parent->is_map() ? did_you_mean(parts.back(), parent->keys()) : "";
       throw ConfigError(use_site, path, "${" + reference + "}: no such key" + hint);
     }
+    if (stack_.empty()) origin_ = path;
     if (active_.count(reference)) {
       std::string cycle;
       for (const auto& step : stack_) cycle += step + " -> ";
       throw ConfigError(use_site, path, "interpolation cycle: " + cycle + reference);
     }
+    // each link is a level of recursion: a chain of thousands would overflow the stack
+    if (stack_.size() >= kMaxReferenceDepth)
+      throw ConfigError(use_site, path,
+                        "${} references nested deeper than " + std::to_string(kMaxReferenceDepth) +
+                            " links: " + chain(reference));
     active_.insert(reference);
     stack_.push_back(reference);
     resolve(*found, reference);
@@ -224,7 +310,9 @@ class Interpolator {
 
   ConfigNode& root_;
   std::set<std::string> active_, through_;
-  std::vector<std::string> stack_;
+  std::vector<std::string> stack_;  // the references being resolved, outermost first
+  std::string origin_;              // the key whose value started them
+  size_t copied_ = 0;               // values made by whole-value copies
 };
 
 }  // namespace

@@ -103,6 +103,16 @@ void require_map(const ConfigNode& node, const std::string& key_path) {
     throw ConfigError(node.loc, key_path, "expected a map, got " + std::string(node.type_name()));
 }
 
+// what is wrong with a name that becomes part of a folder or a summary key, or "": names hold
+// no '/' and no control characters (a tab or newline would break summary.csv and the logs)
+std::string name_problem(const std::string& name) {
+  if (name.empty()) return "is empty";
+  if (name.find('/') != std::string::npos) return "holds a '/'";
+  for (char c : name)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "holds a control character";
+  return "";
+}
+
 // `keys` are the section's typed keys, already bound: the plugin named there and its params
 ComponentSpec bind_component(const ConfigNode& node, const Params& keys,
                              const std::string& key_path, Kind kind, PluginRegistry& registry,
@@ -134,8 +144,12 @@ ComponentSpec bind_component(const ConfigNode& node, const Params& keys,
     throw ConfigError(plugin_node->loc, key_path + ".plugin", e.what());
   }
   spec.name = spec.plugin->name();
-  if (keys.has("name") && !keys.get<std::string>("name").empty())
+  if (keys.has("name") && !keys.get<std::string>("name").empty()) {
     spec.name = keys.get<std::string>("name");
+    std::string problem = name_problem(spec.name);
+    if (!problem.empty())
+      throw keys.error("name", problem + "; it labels the values in metrics.jsonl and the summary");
+  }
   std::string owner = std::string(kind_name(kind)) + " '" + spec.plugin->name() + "'";
   spec.params = bind_params(spec.plugin->schema, node.find("params"), key_path + ".params", owner,
                             node.loc, &data_names);
@@ -206,7 +220,15 @@ DataSpec bind_data(const ConfigNode& node, const std::string& key_path, PluginRe
   spec.prefetch = keys.get<int64_t>("prefetch");
   spec.split.split = keys.get<std::string>("split");
   spec.split.fractions = keys.get<RealList>("fractions");
+  if (spec.split.fractions.size() != 3)
+    throw keys.error("fractions", "needs three shares (train, val, test), got " +
+                                      std::to_string(spec.split.fractions.size()));
+  if (spec.split.fractions[0] + spec.split.fractions[1] + spec.split.fractions[2] <= 0)
+    throw keys.error("fractions", "the three shares must add up to more than 0");
   spec.split.subset = keys.get<double>("subset");
+  if (spec.split.subset <= 0)
+    throw keys.error("subset", "must be above 0: a fraction of the split up to 1, or a whole "
+                               "number of samples");
   if (spec.split.subset > 1 && spec.split.subset != std::floor(spec.split.subset))
     throw keys.error("subset", "is neither a fraction (at most 1) nor a whole number of samples");
   spec.split.split_by = keys.get<std::string>("split_by");
@@ -246,6 +268,18 @@ void check_metric_names(const std::vector<ComponentSpec>& metrics) {
       throw ConfigError(metrics[i].loc, metrics[i].key_path,
                         "the name '" + metrics[i].name + "' is taken by evaluate's own count; "
                         "give the metric another `name:`");
+    // the other keys of evaluate's metrics.jsonl line, and the prefixes of its other scoreboards
+    // (the baseline's values, each extra gap's): one of these would overwrite or repeat a key
+    const std::string& name = metrics[i].name;
+    bool gap = name.size() > 3 && name.compare(0, 3, "gap") == 0 &&
+               name.find_first_not_of("0123456789", 3) == std::string::npos;
+    std::string taken_by = gap ? "the values of an extra gap" : name == "baseline" ? "the baseline's values" : "";
+    for (const char* key : {"time", "step", "procedure", "data", "label"})
+      if (name == key) taken_by = std::string("its `") + key + "` key";
+    if (!taken_by.empty())
+      throw ConfigError(metrics[i].loc, metrics[i].key_path,
+                        "the name '" + name + "' is taken by evaluate's metrics.jsonl line (" +
+                            taken_by + "); give the metric another `name:`");
     for (size_t j = 0; j < i; ++j)
       if (metrics[j].name == metrics[i].name)
         throw ConfigError(metrics[i].loc, metrics[i].key_path,
@@ -261,10 +295,10 @@ std::string bind_step_name(ConfigNode& params, const std::string& key_path) {
   const ConfigNode* named = params.is_map() ? params.find("name") : nullptr;
   if (!named) return "";
   std::string label = named->is_scalar() ? named->scalar : "";
-  if (label.empty() || label.find_first_of("[]/") != std::string::npos)
+  if (label.find_first_of("[]") != std::string::npos || !name_problem(label).empty())
     throw ConfigError(named->loc, key_path + ".name",
-                      "expected a label without '[', ']' or '/' (it names the step's summary "
-                      "values, e.g. name: ood gives evaluate[ood]/psnr)");
+                      "expected a label without '[', ']' or '/' or control characters (it names "
+                      "the step's summary values, e.g. name: ood gives evaluate[ood]/psnr)");
   params.erase("name");
   return label;
 }
@@ -342,8 +376,12 @@ Experiment validate_experiment(const ConfigNode& resolved, PluginRegistry& regis
   require_map(resolved, "");
   Params top = bind_params(experiment_schema(), resolved, "");
   experiment.name = top.get<std::string>("experiment");
-  if (experiment.name.empty() || experiment.name.find('/') != std::string::npos)
-    throw top.error("experiment", "must be a non-empty name without '/'");
+  // it names the folder runs/<experiment>/: '..' would put runs outside it
+  std::string problem = name_problem(experiment.name);
+  if (experiment.name == "." || experiment.name == "..") problem = "is '" + experiment.name + "'";
+  if (!problem.empty())
+    throw top.error("experiment", problem + "; it must be a folder name (not '.' or '..', no '/' "
+                                            "or control characters)");
   experiment.seed = top.get<int64_t>("seed");
   experiment.threads = top.get<int>("threads");
   experiment.device = top.get<std::string>("device");
@@ -353,8 +391,13 @@ Experiment validate_experiment(const ConfigNode& resolved, PluginRegistry& regis
   if (const ConfigNode* data = resolved.find("data")) {
     require_map(*data, "data");
     data_names = data->keys();
-    for (const auto& [key, node] : data->entries)
+    for (const auto& [key, node] : data->entries) {
+      if (std::string issue = name_problem(key); !issue.empty())
+        throw ConfigError(node.loc, "data." + key,
+                          "the entry's name " + issue + "; it labels summary values "
+                              "(evaluate[NAME]/psnr): use letters, digits, '_' or '-'");
       experiment.data.emplace(key, bind_data(node, "data." + key, registry, data_names, run_dir));
+    }
   }
   if (const ConfigNode* model = resolved.find("model"))
     experiment.model = bind_component(*model, "model", Kind::Model, registry, data_names);
@@ -362,8 +405,11 @@ Experiment validate_experiment(const ConfigNode& resolved, PluginRegistry& regis
     experiment.env = bind_component(*env, "env", Kind::Env, registry, data_names);
   if (const ConfigNode* envs = resolved.find("envs")) {
     require_map(*envs, "envs");
-    for (const auto& [key, node] : envs->entries)
+    for (const auto& [key, node] : envs->entries) {
+      if (std::string issue = name_problem(key); !issue.empty())
+        throw ConfigError(node.loc, "envs." + key, "the entry's name " + issue);
       experiment.envs.emplace(key, bind_component(node, "envs." + key, Kind::Env, registry, data_names));
+    }
   }
   if (const ConfigNode* metrics = resolved.find("metrics")) {
     if (!metrics->is_sequence())

@@ -23,6 +23,7 @@ const char* kUsage =
     "  list [datasets|models|envs|metrics] list the plugins found\n"
     "  describe NAME                       a plugin's, procedure's or transform's parameters\n"
     "  check PLUGIN                        run the contract checks on a plugin (name or .so)\n"
+    "  score --prediction P --target T     score videos made elsewhere against true ones\n"
     "\n"
     "overrides: key.path=value sets an existing key, +key.path=value adds one\n"
     "exit codes: 0 ok, 1 a run failed, 2 bad usage or experiment, 3 a run stopped early\n";
@@ -52,12 +53,15 @@ const std::vector<OptionSpec>& option_table() {
       {"config",      'c', "FILE",  &Options::config,      "analyze: the experiment file whose analysis: to run (default: RUN_DIR's own)"},
       {"verbose",     'v', nullptr, &Options::verbose,     "log debug details"},
       {"batches",     0,   "N",     &Options::batches,     "inspect: batches to read (default 1)"},
-      {"batch-size",  0,   "B",     &Options::batch_size,  "inspect: samples per batch (default 8)"},
+      {"batch-size",  0,   "B",     &Options::batch_size,  "inspect, score: samples (pairs) per batch (default 8)"},
       {"params",      0,   "YAML",  &Options::params,      "check: the plugin's params, e.g. '{depth: 2}'"},
       {"data",        0,   "NAME",  &Options::data,        "check: the dataset plugin feeding a model or metric (default synthetic)"},
       {"data-params", 0,   "YAML",  &Options::data_params, "check: that dataset's params"},
       {"model",       0,   "NAME",  &Options::model,       "check: the model whose outputs feed a metric (default copy_last)"},
-      {"model-params", 0,  "YAML",  &Options::model_params, "check: that model's params"}};
+      {"model-params", 0,  "YAML",  &Options::model_params, "check: that model's params"},
+      {"prediction",  0,   "PATH",  &Options::prediction,  "score: predicted videos, a folder or a glob"},
+      {"target",      0,   "PATH",  &Options::target,      "score: true videos, a folder or a glob (paired by file name)"},
+      {"metric",      'm', "NAME",  &Options::metrics,     "score: a metric plugin, or an entry as YAML '{plugin: lpips, params: {..}}' (repeatable; default psnr, ssim)"}};
   // clang-format on
   return table;
 }

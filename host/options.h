@@ -22,6 +22,9 @@ struct Options {
   bool help = false, version = false;  // asked for
   // check: the plugin's params and its inputs ("" for the defaults)
   std::string params, data, data_params, model, model_params;
+  // score: the two sides (a folder or a glob each) and the metric plugins, in order
+  std::string prediction, target;
+  std::vector<std::string> metrics;
 };
 
 //---- reading it ----

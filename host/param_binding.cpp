@@ -54,9 +54,17 @@ bool parse_real(const ConfigNode& node, double& out) {
   errno = 0;
   char* end = nullptr;
   double value = std::strtod(text.c_str(), &end);
-  if (errno != 0 || *end != '\0') return false;
+  if (*end != '\0') return false;
+  // out of range: 1e999 is read as infinite (and refused as such), 1e-999 as the tiny value
+  if (errno != 0 && errno != ERANGE) return false;
   out = value;
   return true;
+}
+
+// every real is finite: `.inf` passes any `at_least()`, and NaN compares false with every bound
+void check_finite(double value, const ConfigNode& node, const std::string& key_path) {
+  if (std::isfinite(value)) return;
+  throw ConfigError(node.loc, key_path, "must be a finite number, got " + node.scalar);
 }
 
 void check_range(const ParamSpec& spec, double value, const ConfigNode& node,
@@ -98,6 +106,7 @@ Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::st
     case ParamType::Real: {
       double value;
       if (!parse_real(node, value)) type_error(spec, node, key_path);
+      check_finite(value, node, key_path);
       check_range(spec, value, node, key_path);
       return value;
     }
@@ -136,6 +145,7 @@ Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::st
         std::string item_path = key_path + "." + std::to_string(i);
         if (!parse_real(node.items[i], value))
           type_error({spec.name, ParamType::Real, {}, {}, {}, {}, {}}, node.items[i], item_path);
+        check_finite(value, node.items[i], item_path);
         check_range(spec, value, node.items[i], item_path);
         values.push_back(value);
       }

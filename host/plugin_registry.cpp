@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "plugin_file.h"
+#include "plugin_probe.h"
 #include "wm/error.h"
 #include "wm/log.h"
 
@@ -47,37 +48,102 @@ std::vector<std::filesystem::path> PluginRegistry::default_search_path(
   return dirs;
 }
 
+//---- finding files ----
+
+namespace {
+
+// the wm_*.so entries of one folder, sorted; an entry that cannot be read is skipped, never fatal
+std::vector<std::filesystem::path> plugin_files_in(const std::filesystem::path& dir,
+                                                   std::vector<BrokenPlugin>& broken) {
+  std::vector<std::filesystem::path> files;
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir, error)) return files;
+  std::filesystem::directory_iterator entry(dir, error), end;
+  for (; !error && entry != end; entry.increment(error)) {
+    std::string name = entry->path().filename().string();
+    if (name.rfind("wm_", 0) == 0 && entry->path().extension() == ".so") files.push_back(entry->path());
+  }
+  if (error)
+    broken.push_back({dir, dir.string() + ": cannot list the plugin folder (" + error.message() +
+                               "); its remaining files were skipped", ""});
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// the plugin name a file's header states, or "" (for messages about a file that was skipped)
+std::string header_name(const std::filesystem::path& file) {
+  try {
+    auto info = read_plugin_file(file);
+    return info.header ? info.header->name : "";
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+}  // namespace
+
 PluginRegistry::PluginRegistry(std::vector<std::filesystem::path> search_path)
     : search_path_(std::move(search_path)) {
-  std::vector<std::filesystem::path> seen;
-  for (const auto& dir : search_path_) {
-    std::error_code error;
-    if (!std::filesystem::is_directory(dir, error)) continue;
-    std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-      std::string name = entry.path().filename().string();
-      if (name.rfind("wm_", 0) == 0 && entry.path().extension() == ".so") files.push_back(entry);
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& file : files) {
-      auto canonical = std::filesystem::weakly_canonical(file);
+  // what can be checked from the files alone, for every file, before any plugin code runs
+  std::vector<std::filesystem::path> seen, candidates;
+  for (const auto& dir : search_path_)
+    for (const auto& file : plugin_files_in(dir, broken_)) {
+      std::error_code error;
+      auto canonical = std::filesystem::weakly_canonical(file, error);
+      if (error) {
+        broken_.push_back({file, file.string() + ": cannot resolve the file (" + error.message() +
+                                     "; a symbolic link loop?); remove or fix the link", ""});
+        continue;
+      }
       if (std::find(seen.begin(), seen.end(), canonical) != seen.end()) continue;
       seen.push_back(canonical);
       try {
-        add(open(file));
-      } catch (const Error& e) {
+        check_file(file);
+        candidates.push_back(file);
+      } catch (const std::exception& e) {
         broken_.push_back({file, e.what(), ""});
       }
+    }
+  // their code, in a child process first: a library that kills it is skipped here
+  for (const auto& probe : probe_plugin_files(candidates)) {
+    if (!probe.failure.empty()) {
+      // like every unusable file: `wmhost list` shows it, and using its name gives the reason
+      log().debug("skipped plugin file {}: {}", probe.file.string(), probe.failure);
+      broken_.push_back({probe.file, probe.file.string() + ": " + probe.failure,
+                         header_name(probe.file)});
+      continue;
+    }
+    try {
+      add(open(probe.file));
+    } catch (const std::exception& e) {
+      broken_.push_back({probe.file, e.what(), ""});
     }
   }
 }
 
-LoadedPlugin PluginRegistry::open(const std::filesystem::path& file) const {
-  if (!std::filesystem::exists(file)) throw Error(file.string() + ": no such plugin file");
+void PluginRegistry::check_file(const std::filesystem::path& file) const {
+  std::error_code error;
+  auto status = std::filesystem::status(file, error);
+  if (error && error != std::errc::no_such_file_or_directory)
+    throw Error(file.string() + ": cannot read the plugin file (" + error.message() + ")");
+  if (!std::filesystem::exists(status)) {
+    bool dangling = std::filesystem::is_symlink(std::filesystem::symlink_status(file, error));
+    throw Error(file.string() + (dangling ? ": a link to a file that does not exist"
+                                          : ": no such plugin file"));
+  }
+  if (!std::filesystem::is_regular_file(status))
+    throw Error(file.string() + ": not a regular file (a plugin is a .so library)");
   // read from the file, before any plugin code runs: truncated, foreign or mismatched libraries
-  check_toolboxes(file, read_plugin_file(file), WM_TOOLBOX_VERSIONS, WM_SDK_ABI_VERSION);
+  PluginFile info = read_plugin_file(file);
+  check_toolboxes(file, info, WM_TOOLBOX_VERSIONS, WM_SDK_ABI_VERSION);
+  check_plugin_header(file, info);
+}
+
+LoadedPlugin PluginRegistry::open(const std::filesystem::path& file) const {
   LoadedPlugin plugin;
   plugin.file = file;
+  // a crash from here on happens after this line, which names the file (wmhost -v)
+  log().debug("loading plugin {}", file.string());
   try {
     // RTLD_NOW: a missing symbol fails here, with a message, instead of killing us later
     plugin.library = std::make_shared<boost::dll::shared_library>(
@@ -92,7 +158,7 @@ LoadedPlugin PluginRegistry::open(const std::filesystem::path& file) const {
   const auto& header = plugin.library->get_alias<const wm_plugin_header>("wm_plugin_header_v1");
   plugin.header = &header;
 
-  // the handshake: plain data only, before any plugin C++ code runs
+  // the handshake again, as loaded: the file may have been replaced since it was read
   if (header.magic != WM_PLUGIN_MAGIC)
     throw Error(file.string() + ": corrupt plugin header (bad magic)");
   if (header.sdk_abi != WM_SDK_ABI_VERSION)
@@ -133,9 +199,19 @@ void PluginRegistry::add(LoadedPlugin plugin) {
 }
 
 const LoadedPlugin& PluginRegistry::load_file(const std::filesystem::path& file) {
-  auto canonical = std::filesystem::weakly_canonical(file);
-  for (const auto& plugin : plugins_)
-    if (std::filesystem::weakly_canonical(plugin->file) == canonical) return *plugin;
+  std::error_code error;
+  auto canonical = std::filesystem::weakly_canonical(file, error);
+  if (error)
+    throw Error(file.string() + ": cannot resolve the file (" + error.message() +
+                "; a symbolic link loop?)");
+  for (const auto& plugin : plugins_) {
+    auto known = std::filesystem::weakly_canonical(plugin->file, error);
+    if (!error && known == canonical) return *plugin;
+  }
+  // the same checks and child-process load as the search path's files
+  check_file(file);
+  auto probe = probe_plugin_files({file});
+  if (!probe.front().failure.empty()) throw Error(file.string() + ": " + probe.front().failure);
   LoadedPlugin plugin = open(file);
   if (const LoadedPlugin* same_name = find(plugin.name()))
     throw Error("duplicate plugin name '" + plugin.name() + "': " + same_name->file.string() +

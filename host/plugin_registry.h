@@ -1,9 +1,14 @@
 // Finding, checking and loading plugin libraries.
 //
-// Each wm_*.so in the search path is opened with RTLD_NOW (an unresolved symbol is a clean load
-// error, not a crash at first call), its C header is checked against this host's ABI before any
-// plugin code runs, and only then is its C++ entry point read. Libraries are never unloaded, and
-// every object a plugin creates holds its library for as long as it lives.
+// Each wm_*.so in the search path is first read as a file: its ELF headers (this machine, every
+// loadable segment present), the toolbox libraries it links and its C header
+// `wm_plugin_header_v1` (found through the dynamic symbol table) are checked against this host
+// before any plugin code runs. The files that pass are then loaded in a child process
+// (plugin_probe.h): one whose static constructors or schema crash, abort or hang is skipped with
+// a message naming it. Only then does the host open them with RTLD_NOW (an unresolved symbol is
+// a clean load error, not a crash at first call) and read the C++ entry point. A file that fails
+// any step is skipped, never fatal to the command. Libraries are never unloaded, and every object
+// a plugin creates holds its library for as long as it lives.
 #pragma once
 #include <filesystem>
 #include <map>
@@ -78,7 +83,10 @@ class PluginRegistry {
                        const std::string& where) const;
   [[noreturn]] void destroy_and_throw(const LoadedPlugin& plugin, Component* made,
                                       const std::string& where) const;
-  // opens and checks one file; throws wm::Error with the reason
+  // the checks that run no plugin code (the file, its ELF and plugin headers, its toolboxes);
+  // throws wm::Error naming the file and what to do
+  void check_file(const std::filesystem::path& file) const;
+  // loads one checked file in this process; throws wm::Error with the reason
   LoadedPlugin open(const std::filesystem::path& file) const;
   void add(LoadedPlugin plugin);
 

@@ -1,8 +1,10 @@
 #include "procedure.h"
 
 #include <algorithm>
+#include <fstream>
 
 #include "engine/random.h"
+#include "report/tensorboard.h"
 #include "wm/error.h"
 #include "wm/io/action_scaler.h"
 #include "wm/log.h"
@@ -159,6 +161,20 @@ void RunContext::build_ready() {
 std::filesystem::path RunContext::next_checkpoint_dir() {
   ++train_steps_;
   return dir / (train_steps_ == 1 ? "checkpoints" : "checkpoints-" + std::to_string(train_steps_));
+}
+
+TensorBoardWriter& RunContext::tensorboard() {
+  if (!tensorboard_) {
+    tensorboard_ = std::make_shared<TensorBoardWriter>(dir / "tb");
+    // the resolved config, as the text plugin shows it (indented: a markdown code block)
+    std::ifstream config(dir / "config.yaml");
+    std::string text, line;
+    while (std::getline(config, line)) text += "    " + line + "\n";
+    if (!text.empty()) tensorboard_->text("config", text, 0);
+    log().info("TensorBoard events in {} (tensorboard --logdir {})", tensorboard_->file().string(),
+               dir.parent_path().string());
+  }
+  return *tensorboard_;
 }
 
 // the model's required keys against one data entry

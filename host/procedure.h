@@ -19,6 +19,8 @@
 
 namespace wm {
 
+class TensorBoardWriter;  // report/tensorboard.h
+
 // the live objects of one run. Datasets, the model, baselines, envs and metrics are built when a
 // procedure first asks for them, so a step may read what an earlier step wrote (`${run.dir}`).
 class RunContext {
@@ -50,6 +52,9 @@ class RunContext {
   void build_ready();
   // the checkpoint folder of the next `train` step: checkpoints, checkpoints-2, ...
   std::filesystem::path next_checkpoint_dir();
+  // the run's TensorBoard events under <dir>/tb/, opened by the first step that asks (with
+  // `tensorboard: true`), which also writes config.yaml into it as text
+  TensorBoardWriter& tensorboard();
 
  private:
   void check_keys(const std::string& name, const Dataset& dataset) const;
@@ -61,6 +66,7 @@ class RunContext {
   std::map<std::string, std::shared_ptr<Model>> baselines_;  // by their name under `baselines:`
   std::map<std::string, std::shared_ptr<Env>> envs_;
   std::optional<Metrics> metrics_;
+  std::shared_ptr<TensorBoardWriter> tensorboard_;
   int train_steps_ = 0;
 };
 
@@ -99,6 +105,7 @@ extern const Procedure fit_action_scaler_procedure;
 extern const Procedure write_fixture_procedure;
 extern const Procedure tiers_procedure;
 extern const Procedure load_procedure;
+extern const Procedure score_procedure;
 
 // weights from a checkpoint or a run folder (procedures/load.cpp, used by train.init_from too):
 // `key` of `params` must name an existing one unless an earlier step writes it

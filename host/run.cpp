@@ -11,7 +11,10 @@
 #include "wm/io/json.h"
 #include "wm/io/atomic_file.h"
 #include "wm/log.h"
+#include "report/provenance.h"
 #include "runtime.h"
+#include "run_config.h"
+#include "run_signals.h"
 #include "engine/random.h"
 #include "wm/io/checkpoint.h"
 #include "wm/error.h"
@@ -59,6 +62,8 @@ void run_procedures(const Experiment& experiment, RunContext& context) {
   reuse_freed_memory();
   require_device(experiment.device);
   log().info("threads {}, device {}, seed {}", threads, experiment.device, experiment.seed);
+  // how this invocation was made, once the thread settings it records are in force
+  write_provenance(context.dir, experiment.threads);
   // the model's weights follow the seed alone (RunContext::model reseeds before building it)
   train::seed_everything(static_cast<uint64_t>(experiment.seed));
   // what names nothing under ${run.dir} is built now, so a broken entry fails before any step
@@ -66,6 +71,8 @@ void run_procedures(const Experiment& experiment, RunContext& context) {
   context.build_ready();
 
   for (const auto& step : experiment.procedures) {
+    // a stop signal during the step before ends the run here (train stops inside its own loop)
+    stop_if_requested("before " + step.key_path);
     log().info("--- {} ({})", step.procedure->name, step.key_path);
     auto start = std::chrono::steady_clock::now();
     context.metrics_log.begin_step(step.label);
@@ -109,7 +116,8 @@ RunOutcome execute_run(const Experiment& planned, PluginRegistry& registry,
     }
   }
   const Experiment& experiment = bound ? *bound : planned;
-  io::write_file_atomic(dir / "config.yaml", to_yaml(config));
+  // a resume with a changed config throws here, before anything in the folder changes
+  record_run_config(dir, config, resume_forced(experiment));
   RunLogFile log_file(dir / "log.txt");
   log().info("wmhost {} | experiment '{}' | run {}", WM_SDK_VERSION, experiment.name, dir.string());
 
@@ -120,8 +128,15 @@ RunOutcome execute_run(const Experiment& planned, PluginRegistry& registry,
     RunContext context(experiment, registry, dir, metrics_log);
     try {
       run_procedures(experiment, context);
+      metrics_log.finish();
       outcome.ok = true;
     } catch (...) {
+      // lines of a resume that no checkpoint confirmed yet are written before the run ends
+      try {
+        metrics_log.finish();
+      } catch (const std::exception& e) {
+        log().error("{}", e.what());
+      }
       outcome.final_metrics = metrics_log.last_values();
       throw;
     }

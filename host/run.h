@@ -29,7 +29,8 @@ std::filesystem::path make_unique_dir(const std::filesystem::path& parent, const
 std::string utc_timestamp();
 
 // Runs every procedure in `dir` (created if absent). Never throws for failures inside the run:
-// they are logged to dir/log.txt, recorded in status.json and returned.
+// they are logged to dir/log.txt, recorded in status.json and returned. Throws, before anything
+// in `dir` changes, when a resume's config differs from dir/config.yaml (run_config.h).
 RunOutcome execute_run(const Experiment& experiment, PluginRegistry& registry,
                        const std::filesystem::path& dir);
 

@@ -6,6 +6,9 @@
 #include "analysis/analysis.h"
 #include "config_resolve.h"
 #include "run.h"
+#include "run_config.h"
+#include "run_lock.h"
+#include "run_signals.h"
 #include "wm/io/atomic_file.h"
 #include "wm/log.h"
 
@@ -13,12 +16,6 @@ namespace wm {
 namespace {
 
 //---- which folder ----
-
-bool wants_resume(const Experiment& experiment) {
-  for (const auto& step : experiment.procedures)
-    if (step.params.has("resume") && step.params.get<bool>("resume")) return true;
-  return false;
-}
 
 // a run directory that was killed, failed or stopped early: it has a config but no ok status
 bool unfinished_run(const std::filesystem::path& dir) {
@@ -128,6 +125,12 @@ int run_sweep(const Plan& plan, PluginRegistry& registry, const std::filesystem:
     outcomes.push_back(std::move(outcome));
     write_summary(root, std::vector<SweepPoint>(plan.points.begin(), plan.points.begin() + i + 1),
                   outcomes);
+    // a stop signal ends the sweep after the point it stopped; running it again continues
+    if (stop_requested()) {
+      std::cout << "sweep stopped by " << stop_signal_name() << " at point " << point.name
+                << "; run the same command again to continue\n";
+      return 3;
+    }
   }
   std::cout << "sweep finished: " << plan.points.size() - failures << "/" << plan.points.size()
             << " runs ok; summary: " << (root / "summary.md").string() << "\n";
@@ -142,9 +145,14 @@ Plan plan_experiment(const Options& options, PluginRegistry& registry) {
   if (options.args.empty()) throw Error("missing experiment file: wmhost " + options.command +
                                         " EXP.yaml [key.path=value ...]");
   ConfigNode root = load_experiment(options.args[0]);
-  for (size_t i = 1; i < options.args.size(); ++i)
-    // position on the command line after `wmhost`: the command is 1, the file 2
-    apply_override(root, options.args[i], static_cast<int>(i) + 2);
+  // position on the command line after `wmhost`: the command is 1, the file 2
+  return plan_config(std::move(root), {options.args.begin() + 1, options.args.end()}, 3, registry);
+}
+
+Plan plan_config(ConfigNode root, const std::vector<std::string>& overrides, int first_position,
+                 PluginRegistry& registry) {
+  for (size_t i = 0; i < overrides.size(); ++i)
+    apply_override(root, overrides[i], static_cast<int>(i) + first_position);
 
   // the sweep block comes out of the config; each point is the config with its values set
   Plan plan;
@@ -167,6 +175,9 @@ Plan plan_experiment(const Options& options, PluginRegistry& registry) {
 int run_plan(const Plan& plan, const Options& options, PluginRegistry& registry) {
   if (options.dry_run) return print_dry_run(plan);
   std::filesystem::path root = run_root(plan, options);
+  // one process per folder; SIGTERM, SIGINT and SIGHUP stop the run at a step boundary (exit 3)
+  RunFolderLock lock(root);
+  install_stop_signals();
   return plan.is_sweep ? run_sweep(plan, registry, root)
                        : run_single(plan.experiments.front(), registry, root);
 }

@@ -19,6 +19,10 @@ struct Plan {
 
 // options.args[0] is the file, the rest are key.path=value overrides; throws on any mistake
 Plan plan_experiment(const Options& options, PluginRegistry& registry);
+// the same from a config already read (`wmhost score` builds its own); `first_position` is the
+// command-line position of the first override, for error messages
+Plan plan_config(ConfigNode root, const std::vector<std::string>& overrides, int first_position,
+                 PluginRegistry& registry);
 
 //---- running them ----
 

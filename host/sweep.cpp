@@ -3,12 +3,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
 
+#include "config_limits.h"
 #include "wm/io/atomic_file.h"
 #include "wm/io/json.h"
 #include "wm/error.h"
 #include "report/metrics_log.h"
+#include "report/table_writer.h"
 
 namespace wm {
 
@@ -25,10 +28,31 @@ std::string sweep_label(const ConfigNode& value) {
 
 namespace {
 
+// a grid's size is known before it is built: a sweep past kMaxSweepPoints is refused at once
+// (every point is validated before the first runs, so a million would never start)
+void check_points(size_t points, const ConfigNode& where_node, const std::string& where) {
+  if (points <= kMaxSweepPoints) return;
+  std::string count = points == SIZE_MAX ? "more than " + std::to_string(kMaxSweepPoints)
+                                         : std::to_string(points);
+  throw ConfigError(where_node.loc, where,
+                    count + " points; a sweep has at most " + std::to_string(kMaxSweepPoints) +
+                        " (each point is a run): split it into several experiments");
+}
+
+size_t grid_size(const ConfigNode& grid) {
+  size_t points = 1;
+  for (const auto& entry : grid.entries) {
+    size_t values = entry.second.is_sequence() ? entry.second.items.size() : 1;
+    points = values && points > SIZE_MAX / values ? SIZE_MAX : points * values;
+  }
+  return points;
+}
+
 // one grid: its keys in the order they are written, last key fastest
 std::vector<SweepPoint> expand_grid(const ConfigNode& grid, const std::string& where) {
   if (!grid.is_map() || grid.entries.empty())
     throw ConfigError(grid.loc, where, "expected a map of key.path: [values]");
+  check_points(grid_size(grid), grid, where);
   std::vector<SweepPoint> points(1);
   for (const auto& [key, values] : grid.entries) {
     if (!values.is_sequence() || values.items.empty())
@@ -50,8 +74,9 @@ std::vector<SweepPoint> expand_grid(const ConfigNode& grid, const std::string& w
 std::string point_name(const SweepPoint& point) {
   std::string name;
   for (const auto& [key, value] : point.values) name += (name.empty() ? "" : ",") + key + "=" + sweep_label(value);
+  // it is a folder name: no '/', no blanks, no control characters
   for (char& c : name)
-    if (c == '/' || c == ' ') c = '_';
+    if (c == '/' || c == ' ' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
   return name;
 }
 
@@ -73,6 +98,12 @@ std::vector<SweepPoint> expand_sweep(const ConfigNode* sweep) {
   for (const auto& [key, values] : sweep->items.front().entries) keys.push_back(key);
   std::vector<SweepPoint> points;
   std::set<std::string> seen;
+  size_t total = 0;
+  for (const auto& grid : sweep->items) {
+    size_t size = grid_size(grid);
+    total = size > SIZE_MAX - total ? SIZE_MAX : total + size;
+  }
+  check_points(total, *sweep, "sweep");
   for (size_t g = 0; g < sweep->items.size(); ++g) {
     const ConfigNode& grid = sweep->items[g];
     std::string where = "sweep." + std::to_string(g);
@@ -121,12 +152,6 @@ std::string cell(const RunOutcome& outcome, const std::string& key) {
   auto it = outcome.final_metrics.find(key);
   return it == outcome.final_metrics.end() ? "" : io::json::number(it->second);
 }
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
 }  // namespace
 
 void write_summary(const std::filesystem::path& dir, const std::vector<SweepPoint>& points,
@@ -144,7 +169,8 @@ void write_summary(const std::filesystem::path& dir, const std::vector<SweepPoin
   header.insert(header.end(), {"status", "seconds"});
   header.insert(header.end(), metrics.begin(), metrics.end());
 
-  std::vector<std::vector<std::string>> rows;
+  // run, the sweep keys and status are text (left-aligned in summary.md), the rest numbers
+  report::Table table{header, {}, 1 + keys.size() + 1};
   for (size_t i = 0; i < points.size(); ++i) {
     const RunOutcome& outcome = outcomes[i];
     std::vector<std::string> row = {outcome.dir.filename().string()};
@@ -154,26 +180,10 @@ void write_summary(const std::filesystem::path& dir, const std::vector<SweepPoin
     std::snprintf(seconds, sizeof seconds, "%.1f", outcome.seconds);
     row.push_back(seconds);
     for (const auto& metric : metrics) row.push_back(cell(outcome, metric));
-    rows.push_back(std::move(row));
+    table.rows.push_back(std::move(row));
   }
-
-  std::string csv, markdown;
-  auto add_line = [](std::string& out, const std::vector<std::string>& cells, bool is_csv) {
-    for (size_t c = 0; c < cells.size(); ++c)
-      out += is_csv ? (c ? "," : "") + csv_field(cells[c]) : "| " + cells[c] + " ";
-    out += is_csv ? "\n" : "|\n";
-  };
-  add_line(csv, header, true);
-  add_line(markdown, header, false);
-  markdown += "|";
-  for (size_t c = 0; c < header.size(); ++c) markdown += c < 1 + keys.size() + 1 ? "---|" : "---:|";
-  markdown += "\n";
-  for (const auto& row : rows) {
-    add_line(csv, row, true);
-    add_line(markdown, row, false);
-  }
-  io::write_file_atomic(dir / "summary.csv", csv);
-  io::write_file_atomic(dir / "summary.md", markdown);
+  report::write_csv(dir / "summary.csv", table);
+  report::write_markdown(dir / "summary.md", table);
 }
 
 }  // namespace wm

@@ -22,7 +22,7 @@ packages=(
   libtorch-dev libopenblas0-openmp
   libmujoco-dev libqhull-dev libosmesa6-dev libegl1 libegl-mesa0
   libavcodec-dev libavformat-dev libswscale-dev libavutil-dev ffmpeg
-  libboost-dev libboost-program-options-dev libeigen3-dev
+  libboost-dev libboost-program-options-dev libeigen3-dev zlib1g-dev
   libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libgloo-dev
   python3 python3-torch python3-torchvision python3-numpy python3-scipy python3-pil
   python3-av python3-sklearn python3-yaml

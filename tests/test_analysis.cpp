@@ -198,6 +198,45 @@ TEST(Analysis, GlobColumnsCompareEveryMatch) {
   EXPECT_NEAR(rows[1].find("t")->as_number(), 1.2 / std::sqrt(0.04 / 3), 1e-9);
 }
 
+TEST(Analysis, CompareWithinASecondKeyComparesInsideEachOfItsValues) {
+  test::TempDir dir;
+  // seed 001's demo-count table: physics against none at each number of demos
+  std::string csv = "run,demos,prior,seed,status,seconds,success\n";
+  std::map<std::string, std::vector<double>> success = {
+      {"5 physics", {0.1, 0.2, 0.3}}, {"5 none", {0.0, 0.1, 0.1}},
+      {"100 physics", {0.9, 0.8, 0.85}}, {"100 none", {0.5, 0.6, 0.7}}};
+  for (const char* demos : {"5", "100"})
+    for (const char* prior : {"physics", "none"})
+      for (int seed = 0; seed < 3; ++seed)
+        csv += std::string("r") + demos + prior + std::to_string(seed) + "," + demos + "," + prior + "," +
+               std::to_string(seed) + ",ok,1," +
+               std::to_string(success[std::string(demos) + " " + prior][seed]) + "\n";
+  auto table = table_of(dir, csv);
+  ASSERT_EQ(analysis::run_steps(table, steps_of("analysis:\n  - compare: {by: prior, within: demos, column: success, "
+                                                "pairs: [[physics, none]]}\n"
+                                                "  - decide: {rules: [{when: \"diff(physics, none) > 0.2\", say: big},"
+                                                " {otherwise: small}]}\n")), 0);
+  json::Value result = json::parse(read_text(dir.path() / "analysis/compare.json"));
+  const auto& rows = result.find("rows")->items();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].find("demos")->as_string(), "5");
+  EXPECT_NEAR(rows[0].find("diff")->as_number(), 0.2 - 0.2 / 3, 1e-12);
+  EXPECT_EQ(rows[1].find("demos")->as_string(), "100");
+  EXPECT_NEAR(rows[1].find("diff")->as_number(), 0.85 - 0.6, 1e-12);
+  EXPECT_EQ(rows[1].find("n_a")->as_number(), 3);
+  std::string md = read_text(dir.path() / "analysis/compare.md");
+  EXPECT_THAT(md, HasSubstr("| demos | a | b | mean a |"));
+  EXPECT_THAT(md, HasSubstr("within each value of demos"));
+  EXPECT_THAT(md, Not(HasSubstr("pools its runs over demos")));
+  // decide inherits `within` from the compare: one verdict per number of demos
+  json::Value decision = json::parse(read_text(dir.path() / "analysis/decide.json"));
+  const auto& blocks = decision.find("blocks")->items();
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(blocks[0].find("verdict")->as_string(), "small");  // 0.133 at 5 demos
+  EXPECT_EQ(blocks[1].find("verdict")->as_string(), "big");    // 0.25 at 100
+  EXPECT_THAT(read_text(dir.path() / "analysis/decide.md"), HasSubstr("**verdict at demos = 100: big**"));
+}
+
 TEST(Analysis, CompareMatchesScipysWelchTest) {
   test::TempDir dir;
   auto table = table_of(dir, lethality_summary({{0.8, 0.9, 0.75}, {0.5, 0.62, 0.48}, {0.3, 0.31, 0.29}}));

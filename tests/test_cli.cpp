@@ -120,7 +120,7 @@ TEST(Cli, RunWritesAFullRunDirectory) {
   std::string metrics = read_text(run / "metrics.jsonl");
   EXPECT_THAT(metrics, ContainsRegex("\\{\"data\": \"val\", \"label\": \"val\", \"procedure\": \"evaluate\", "
                                      "\"psnr\": [0-9.]+, \"psnr/mse\": [0-9.e-]+, \"samples\": [0-9]+, "
-                                     "\"skipped_samples\": 0\\}"));
+                                     "\"skipped_samples\": 0, \"time\": [0-9]{10}\\.[0-9]+\\}"));
   EXPECT_THAT(metrics, HasSubstr("\"procedure\": \"rollout\""));
   EXPECT_THAT(read_text(run / "status.json"), HasSubstr("{\"status\": \"ok\""));
 }

@@ -171,6 +171,69 @@ TEST(FitActionScaler, WarnsOnConstantDimensionsAndSkipsCorruptSamples) {
   EXPECT_EQ(io::ActionScaler::load(dir.path() / "run/action_scaler.yaml").count, 5 * 9);
 }
 
+// wmhost under `timeout`: a procedure that loops forever is killed (exit 137) instead of hanging
+std::string run_wmhost_within(int seconds, const std::string& args, const fs::path& cwd, int& code) {
+  std::string command = "cd '" + cwd.string() + "' && timeout -s KILL " + std::to_string(seconds) +
+                        " '" + WM_TEST_WMHOST + "' " + args + " 2>&1";
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  char chunk[4096];
+  while (size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
+  int status = pclose(pipe);
+  code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return output;
+}
+
+TEST(FitActionScaler, SizeFieldThatWrapsSkipsTheShardInsteadOfLooping) {
+  test::TempDir dir;
+  fs::create_directories(dir.path() / "shards");
+  write_vpt_shards(dir.path() / "shards", 1, 5, 10, 10);
+  std::string bytes;
+  {
+    io::TarWriter writer(dir.path() / "shards/shard-000001.tar");
+    writer.add("clip9.mp4", "video");
+    writer.close();
+    bytes = read(dir.path() / "shards/shard-000001.tar");
+  }
+  // clip9.mp4's size becomes 2^64 - 512: data + size wraps back to its own header
+  bytes[124] = static_cast<char>(0x80);
+  for (int i = 0; i < 11; ++i) bytes[135 - i] = static_cast<char>(i == 0 ? 0x00 : i == 1 ? 0xFE : i < 8 ? 0xFF : 0);
+  unsigned sum = 0;
+  for (size_t i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(bytes[i]);
+  std::snprintf(&bytes[148], 8, "%06o", sum);
+  bytes[155] = ' ';
+  std::ofstream(dir.path() / "shards/shard-000001.tar", std::ios::binary).write(bytes.data(), bytes.size());
+  dir.write("exp.yaml", experiment("action_fields: \"mouse.dx, mouse.dy\", holdout: 0"));
+  int code;
+  std::string output = run_wmhost_within(120, "run exp.yaml --out run", dir.path(), code);
+  ASSERT_EQ(code, 0) << output;
+  EXPECT_THAT(output, HasSubstr("shard-000001.tar: truncated: member 'clip9.mp4' needs 18446744073709551104 bytes"));
+  EXPECT_THAT(output, HasSubstr("skipped 1 unreadable sample(s)"));
+  EXPECT_EQ(io::ActionScaler::load(dir.path() / "run/action_scaler.yaml").count, 5 * 9);
+}
+
+TEST(FitActionScaler, NonFiniteActionsSkipTheSampleAndAreCounted) {
+  test::TempDir dir;
+  fs::create_directories(dir.path() / "shards");
+  write_vpt_shards(dir.path() / "shards", 1, 5, 10, 10);
+  {
+    io::TarWriter writer(dir.path() / "shards/shard-000001.tar");
+    writer.add("inf.jsonl", "{\"mouse\": {\"dx\": 1, \"dy\": 2}}\n{\"mouse\": {\"dx\": 1e999, \"dy\": 2}}\n"
+                            "{\"mouse\": {\"dx\": 3, \"dy\": 2}}\n");
+    writer.close();
+  }
+  dir.write("exp.yaml", experiment("action_fields: \"mouse.dx, mouse.dy\", holdout: 0"));
+  int code;
+  std::string output = run_wmhost_within(120, "run exp.yaml --out run", dir.path(), code);
+  ASSERT_EQ(code, 0) << output;
+  EXPECT_THAT(output, HasSubstr("inf.jsonl record 2: field 'mouse.dx' gives a non-finite action"));
+  EXPECT_THAT(output, HasSubstr("skipped 1 unreadable sample(s)"));
+  // the scaler wmhost wrote is one wmhost loads: finite, from the 5 good samples only
+  auto scaler = io::ActionScaler::load(dir.path() / "run/action_scaler.yaml");
+  EXPECT_EQ(scaler.count, 5 * 9);
+  for (double value : scaler.mean) EXPECT_TRUE(std::isfinite(value));
+}
+
 TEST(FitActionScaler, MissingShardsFailValidationWithWhatWasExpected) {
   test::TempDir dir;
   dir.write("exp.yaml", experiment("max_samples: 10"));

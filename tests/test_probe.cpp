@@ -1,4 +1,5 @@
-// Linear probes: the fitting core recovers known linear relations, and the `probe` and
+// Linear probes: the fits recover known linear relations (tests/test_probe_parity.cpp checks them
+// against scikit-learn), and the `probe` and
 // `rollout` procedures write their tables from a real run.
 #include <sys/wait.h>
 
@@ -20,16 +21,17 @@ TEST(LinearProbe, RecoversAKnownLinearMapOnHeldOutRows) {
   auto x = torch::randn({600, 6});
   auto weight = torch::randn({3, 6}), bias = torch::tensor({0.5, -1.0, 2.0});
   auto y = torch::addmm(bias, x, weight.t());
-  auto probe = eval::fit_regressor(x.slice(0, 0, 400), y.slice(0, 0, 400), {500, 0.05, 0.0});
+  auto probe = eval::fit_ridge(x.slice(0, 0, 400), y.slice(0, 0, 400), 1e-3, /*standardize=*/false);
   EXPECT_GT(eval::r2_score(probe(x.slice(0, 400)), y.slice(0, 400)), 0.99);
-  EXPECT_TRUE(torch::allclose(probe.weight, weight, 0, 0.05)) << probe.weight;
+  EXPECT_TRUE(torch::allclose(probe.weight, weight.to(torch::kDouble), 0, 1e-4)) << probe.weight;
+  EXPECT_TRUE(torch::allclose(probe.bias, bias.to(torch::kDouble), 0, 1e-4)) << probe.bias;
 }
 
 TEST(LinearProbe, ClassifiesLabelsThatAreALinearFunctionOfTheFeatures) {
   torch::manual_seed(1);
   auto x = torch::randn({800, 4});
   auto labels = torch::mm(x, torch::randn({4, 5})).argmax(1);
-  auto probe = eval::fit_classifier(x.slice(0, 0, 600), labels.slice(0, 0, 600), 5, {400, 0.05, 0.0});
+  auto probe = eval::fit_logistic(x.slice(0, 0, 600), labels.slice(0, 0, 600), 5, 100.0);
   auto logits = probe(x.slice(0, 600));
   EXPECT_GT(eval::top_k_accuracy(logits, labels.slice(0, 600), 1), 0.9);
   EXPECT_DOUBLE_EQ(eval::top_k_accuracy(logits, labels.slice(0, 600), 5), 1.0);
@@ -65,14 +67,18 @@ data:
   val: {plugin: synthetic, split: val, fractions: [0.5, 0.5, 0.0], params: {samples: 60, frames: 4, size: 16, objects: 1}}
 model: {plugin: single_stream, params: {image_size: 16, patch: 4, dim: 16, depth: 1, heads: 2, change_dim: 8, decoder_dim: 16, decoder_depth: 1, max_gap: 2}}
 procedure:
-  - probe: {steps: 20, flow_grid: 2}
+  - probe: {flow_grid: 2, cs: [0.01, 1], alphas: [1, 100]}
 )");
   ASSERT_EQ(wmhost("run exp.yaml --out run", dir.path()), 0) << read(dir.path() / "out.txt");
   std::string table = read(dir.path() / "run" / "probe.md");
   for (const char* row : {"| action | accuracy |", "| action | top5 |", "| regression | r2 |",
                           "| regression | mse |", "| order | accuracy |", "| flow | epe_px |"})
     EXPECT_THAT(table, ::testing::HasSubstr(row));
-  EXPECT_THAT(read(dir.path() / "run" / "probe.csv"), ::testing::StartsWith("probe,metric,value,baseline\n"));
+  EXPECT_THAT(read(dir.path() / "run" / "probe.csv"),
+              ::testing::StartsWith("probe,metric,value,baseline,hyperparameter,chosen\n"));
+  EXPECT_THAT(read(dir.path() / "run" / "probe.csv"), ::testing::ContainsRegex("\naction,accuracy,[0-9.e-]+,[0-9.e-]+,C,(0.01|1)\n"));
+  EXPECT_THAT(read(dir.path() / "run" / "metrics.jsonl"), ::testing::HasSubstr("\"flow_alpha\": "));
+  EXPECT_THAT(read(dir.path() / "run" / "log.txt"), ::testing::HasSubstr("probe action: validation accuracy by C: 0.01 "));
   EXPECT_THAT(read(dir.path() / "run" / "metrics.jsonl"), ::testing::HasSubstr("\"order_accuracy_baseline\": 0.5"));
 }
 
@@ -86,6 +92,18 @@ procedure: [{probe: {probes: "action,flwo"}}]
 )");
   EXPECT_EQ(wmhost("validate exp.yaml", dir.path()), 2);
   EXPECT_THAT(read(dir.path() / "out.txt"), ::testing::HasSubstr("unknown probe 'flwo'; did you mean 'flow'?"));
+}
+
+TEST(ProbeProcedure, ARegularisationThatIsNotPositiveIsAConfigError) {
+  test::TempDir dir;
+  dir.write("exp.yaml", R"(
+experiment: probe_test
+data: {train: {plugin: synthetic}, val: {plugin: synthetic}}
+model: {plugin: copy_last}
+procedure: [{probe: {cs: [1, 0]}}]
+)");
+  EXPECT_EQ(wmhost("validate exp.yaml", dir.path()), 2);
+  EXPECT_THAT(read(dir.path() / "out.txt"), ::testing::HasSubstr("procedure.0.probe.cs: values must be > 0, got 0"));
 }
 
 TEST(RolloutProcedure, AModelPolicyPlansInDiscPushAndTheTableHasARowPerPolicy) {

@@ -161,7 +161,7 @@ TEST(SummaryLabels, StepsThatWouldOverwriteEachOtherAreRefused) {
   // a name that would break the key
   dir.write("bad.yaml", config + "  - evaluate: {data: val_b, name: \"a/b\"}\n");
   EXPECT_EQ(run("validate bad.yaml", dir.path(), output), 2);
-  EXPECT_THAT(output, HasSubstr("procedure.3.evaluate.name: expected a label without '[', ']' or '/'"));
+  EXPECT_THAT(output, HasSubstr("procedure.3.evaluate.name: expected a label without '[', ']', '/' or control characters"));
 }
 
 //---- X2: count subsets and train_size ----

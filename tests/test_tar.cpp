@@ -1,8 +1,13 @@
 // Tar shards: our reader against archives Python's tarfile writes (ustar, GNU, pax), our writer
 // read back by tarfile, and truncated or corrupt shards reported as DataError.
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
+
 #include "test_support.h"
 #include "wm/error.h"
 #include "wm/io/tar.h"
+#include "wm/log.h"
 
 namespace wm {
 namespace {
@@ -141,6 +146,144 @@ TEST(TarReader, CorruptHeaderRaisesDataError) {
   io::TarReader reader(dir.path() / "bad.tar");
   EXPECT_THAT(test::error_of([&] { reader.index(); }), HasSubstr("checksum mismatch"));
   EXPECT_THROW(io::TarReader(dir.path() / "bad.tar").index(), DataError);
+}
+
+//---- hostile shards (issue #21): no hang, no crash, nothing dropped without a word ----
+
+// a ustar header block; sizes of 8 GiB and more in base-256, as GNU tar writes them
+std::string header_block(const std::string& name, uint64_t size, char type = '0') {
+  std::string block(512, '\0');
+  block.replace(0, std::min<size_t>(name.size(), 100), name.substr(0, 100));
+  std::snprintf(&block[100], 8, "%07o", 0644);
+  std::snprintf(&block[108], 8, "%07o", 0);
+  std::snprintf(&block[116], 8, "%07o", 0);
+  if (size < (uint64_t{1} << 33)) {
+    std::snprintf(&block[124], 12, "%011llo", static_cast<unsigned long long>(size));
+  } else {
+    block[124] = static_cast<char>(0x80);
+    for (int i = 0; i < 11; ++i) block[135 - i] = static_cast<char>(i < 8 ? (size >> (8 * i)) & 0xFF : 0);
+  }
+  std::snprintf(&block[136], 12, "%011o", 0);
+  block[156] = type;
+  block.replace(257, 6, std::string("ustar\0", 6));
+  block.replace(263, 2, "00");
+  unsigned sum = 0;
+  for (size_t i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(block[i]);
+  std::snprintf(&block[148], 8, "%06o", sum);
+  block[155] = ' ';
+  return block;
+}
+
+std::string padded(std::string bytes) {
+  bytes.resize((bytes.size() + 511) / 512 * 512, '\0');
+  return bytes;
+}
+
+std::string end_blocks() { return std::string(1024, '\0'); }
+
+// the first `limit` members (a reader that never ends must not hang the test)
+std::vector<io::TarMember> first_members(io::TarReader& reader, int limit = 16) {
+  std::vector<io::TarMember> members;
+  io::TarMember member;
+  while (static_cast<int>(members.size()) < limit && reader.next(member)) members.push_back(member);
+  return members;
+}
+
+// what the shared logger printed while `body` ran
+template <class Body>
+std::string logged(Body body) {
+  auto stream = std::make_shared<std::ostringstream>();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*stream);
+  log_ptr()->sinks().push_back(sink);
+  try {
+    body();
+  } catch (...) {
+    log_ptr()->sinks().pop_back();
+    throw;
+  }
+  log_ptr()->sinks().pop_back();
+  return stream->str();
+}
+
+TEST(TarReader, SizeFieldThatWrapsTheOffsetIsADataErrorNotALoop) {
+  test::TempDir dir;
+  // 2^64 - 512: data + size wraps around to the header itself
+  for (uint64_t size : {~uint64_t{0} - 511, ~uint64_t{0} - 1023, ~uint64_t{0}}) {
+    auto shard = dir.write("wrap.tar", header_block("a.jsonl", size) + padded("{}") +
+                                           header_block("b.jsonl", 2) + padded("{}") + end_blocks());
+    io::TarReader reader(shard);
+    EXPECT_THROW(first_members(reader), DataError) << size;
+  }
+  // the same header as a GNU long name: refused, never a std::length_error
+  auto shard = dir.write("long.tar", header_block("././@LongLink", ~uint64_t{0} - 511, 'L') +
+                                         header_block("a.jsonl", 2) + padded("{}") + end_blocks());
+  io::TarReader reader(shard);
+  EXPECT_THROW(first_members(reader), DataError);
+}
+
+TEST(TarReader, MemberTooLargeToHoldIsADataError) {
+  test::TempDir dir;
+  auto shard = dir.write("s.tar", header_block("a.jsonl", 2) + padded("{}") + end_blocks());
+  io::TarReader reader(shard);
+  // an index entry whose offset + size wraps past 2^64
+  io::TarMember member{"huge.mp4", 512, ~uint64_t{0} - 255};
+  EXPECT_THROW(reader.read(member), DataError);
+}
+
+TEST(TarReader, HugeGnuLongNameIsRefusedWithoutReadingIt) {
+  test::TempDir dir;
+  std::string name(200 * 1024, 'n');
+  auto shard = dir.write("long.tar", header_block("././@LongLink", name.size() + 1, 'L') +
+                                         padded(name + '\0') + header_block("x.jsonl", 2) +
+                                         padded("{}") + end_blocks());
+  io::TarReader reader(shard);
+  try {
+    first_members(reader);
+    FAIL() << "expected a DataError";
+  } catch (const DataError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("GNU long-name header at byte 0 holds 204801 bytes"));
+  }
+}
+
+TEST(TarReader, ZeroBlocksInsideTheArchiveAreReadOnWithAWarning) {
+  test::TempDir dir;
+  // two shards concatenated (cat a.tar b.tar): b's members follow a's end-of-archive blocks
+  std::string a = header_block("a.jsonl", 2) + padded("{}") + end_blocks();
+  std::string b = header_block("b.jsonl", 3) + padded("{ }") + end_blocks();
+  auto shard = dir.write("cat.tar", a + b);
+  io::TarReader reader(shard);
+  std::vector<io::TarMember> members;
+  std::string log_text = logged([&] { members = first_members(reader); });
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_EQ(members[1].name, "b.jsonl");
+  EXPECT_EQ(reader.read(members[1]), "{ }");
+  EXPECT_THAT(log_text, HasSubstr("zeroed header block(s) at bytes 1024..2048"));
+
+  // a member's header zeroed: its data is no header, so the rest of the shard is an error
+  std::string zeroed = header_block("a.jsonl", 2) + padded("{}") + std::string(512, '\0') +
+                       padded("not a header") + header_block("c.jsonl", 2) + padded("{}") +
+                       end_blocks();
+  io::TarReader broken(dir.write("zeroed.tar", zeroed));
+  EXPECT_THROW(first_members(broken), DataError);
+}
+
+TEST(TarReader, ShardCutAtABlockBoundaryOrEmptyIsReported) {
+  test::TempDir dir;
+  std::string whole = header_block("a.jsonl", 2) + padded("{}") + header_block("b.jsonl", 2) +
+                      padded("{}");
+  io::TarReader cut(dir.write("cut.tar", whole.substr(0, 1024)));  // b.jsonl is gone
+  std::vector<io::TarMember> members;
+  std::string log_text = logged([&] { members = first_members(cut); });
+  EXPECT_EQ(members.size(), 1u);
+  EXPECT_THAT(log_text, HasSubstr("cut.tar: ends at byte 1024 without an end-of-archive marker"));
+
+  io::TarReader empty(dir.write("empty.tar", ""));
+  EXPECT_THAT(logged([&] { first_members(empty); }), HasSubstr("empty.tar: empty shard"));
+  io::TarReader no_members(dir.write("none.tar", end_blocks()));
+  EXPECT_THAT(logged([&] { first_members(no_members); }), HasSubstr("none.tar: empty shard"));
+  // a whole shard says nothing
+  io::TarReader fine(dir.write("fine.tar", whole + end_blocks()));
+  EXPECT_EQ(logged([&] { EXPECT_EQ(first_members(fine).size(), 2u); }), "");
 }
 
 TEST(TarReader, MissingShardNamesTheFile) {

@@ -2,6 +2,11 @@
 // record conventions that turn .jsonl members into actions.
 #include <ATen/ATen.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+
 #include "test_support.h"
 #include "wm/error.h"
 #include "wm/io/frame_records.h"
@@ -55,6 +60,50 @@ TEST(ShardIndex, GroupsMembersByKeyPrefix) {
   EXPECT_EQ(io::split_member_name("a.b/c.d.e"), std::make_pair(std::string("a.b/c"), std::string("d.e")));
 }
 
+// runs `body` in a forked child that is killed after `seconds`: a reader that loops forever fails
+// the test instead of hanging it. The child's exit code: 0 when `body` threw wm::DataError
+int data_error_within(int seconds, const std::function<void()>& body) {
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::alarm(static_cast<unsigned>(seconds));
+    try {
+      body();
+    } catch (const DataError&) {
+      ::_exit(0);
+    } catch (...) {
+      ::_exit(2);
+    }
+    ::_exit(1);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(ShardIndex, SizeFieldThatWrapsEndsInADataErrorNotAnEndlessIndex) {
+  test::TempDir dir;
+  std::string bytes;
+  {
+    io::TarWriter writer(dir.path() / "s.tar");
+    writer.add("clip0.jsonl", "{}");
+    writer.add("clip1.jsonl", "{}");
+    writer.close();
+    bytes = test::read_text(dir.path() / "s.tar");
+  }
+  // clip1's size becomes 2^64 - 512 (base-256), checksum fixed: data + size wraps to its header
+  std::string header = bytes.substr(1024, 512);
+  header[124] = static_cast<char>(0x80);
+  for (int i = 0; i < 11; ++i) header[135 - i] = static_cast<char>(i == 0 ? 0x00 : i == 1 ? 0xFE : i < 8 ? 0xFF : 0);
+  unsigned sum = 0;
+  for (size_t i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(header[i]);
+  std::snprintf(&header[148], 8, "%06o", sum);
+  header[155] = ' ';
+  bytes.replace(1024, 512, header);
+  auto shard = dir.write("wrap.tar", bytes);
+  EXPECT_EQ(data_error_within(20, [&] { io::index_shard(shard); }), 0)
+      << "0: a DataError; 1: no error; 2: another exception; 142: killed after 20 s (a loop)";
+}
+
 const char* kVptRecords =
     R"({"mouse": {"dx": 1.0, "dy": -2.0, "buttons": [0]}, "yaw": 10.0, "pitch": 0.5, "keyboard": {"keys": ["key.keyboard.w"]}}
 {"mouse": {"dx": 3.0, "dy": 0.0, "buttons": []}, "yaw": 12.5, "pitch": 0.25, "keyboard": {"keys": ["key.keyboard.w", "key.keyboard.space"]}}
@@ -106,6 +155,24 @@ TEST(FrameRecords, MissingOrBadFieldsRaiseDataErrorNamingTheRecord) {
   EXPECT_THAT(test::error_of([&] { io::ActionFields({"yaw_diff"}).rows(records, 0, 2, "c.jsonl"); }),
               HasSubstr("record 1: no field 'yaw'"));
   EXPECT_THROW(dx.rows(records, 0, 5, "c.jsonl"), DataError);
+}
+
+TEST(FrameRecords, NonFiniteActionsRaiseDataErrorNamingTheRecord) {
+  // Python's json writes Infinity and NaN; 1e999 overflows to inf; a difference can overflow too
+  auto records = io::json::parse_lines(
+      "{\"dx\": 1, \"yaw\": 1e308}\n{\"dx\": 1e999, \"yaw\": -1e308}\n{\"dx\": NaN, \"yaw\": 0}\n"
+      "{\"dx\": Infinity, \"yaw\": 0}\n{\"dx\": 0, \"yaw\": 0}\n");
+  EXPECT_THAT(test::error_of([&] { io::ActionFields({"dx"}).rows(records, 1, 2, "c.jsonl"); }),
+              HasSubstr("c.jsonl record 2: field 'dx' gives a non-finite action (inf)"));
+  EXPECT_THROW(io::ActionFields({"dx"}).rows(records, 2, 2, "c.jsonl"), DataError);
+  EXPECT_THROW(io::ActionFields({"dx"}).rows(records, 3, 2, "c.jsonl"), DataError);
+  EXPECT_EQ(io::ActionFields({"dx"}).rows(records, 0, 2, "c.jsonl").item<float>(), 1.0f);
+  EXPECT_THAT(test::error_of([&] { io::ActionFields({"yaw_diff"}).rows(records, 0, 2, "c.jsonl"); }),
+              HasSubstr("record 1: field 'yaw_diff' gives a non-finite action (-inf)"));
+  // stride sums of finite rows that overflow
+  auto big = io::json::parse_lines("{\"a\": 1e308}\n{\"a\": 1e308}\n{\"a\": 0}\n");
+  std::vector<double> out;
+  EXPECT_THROW(io::ActionFields({"a"}).append_stride_sums(big, 0, 1, 2, "b.jsonl", out), DataError);
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ std::vector<Step> bind_steps(const ConfigNode* list) {
   for (const auto& kind : step_kinds()) known.push_back(kind.name);
   if (!list->is_sequence())
     throw ConfigError(list->loc, "analysis", "expected a list of steps, e.g. [{aggregate: {over: seed}}]");
-  std::string last_by, last_column;  // what a later decide inherits
+  std::string last_by, last_column, last_within;  // what a later decide inherits
   for (size_t i = 0; i < list->items.size(); ++i) {
     const ConfigNode& item = list->items[i];
     std::string at = "analysis." + std::to_string(i);
@@ -70,7 +70,7 @@ std::vector<Step> bind_steps(const ConfigNode* list) {
       if (earlier.name == step.name)
         throw ConfigError(item.loc, step.key_path,
                           "a second step writes analysis/" + step.name + ".*: give one a `name:`");
-    step.inherited_by = last_by, step.inherited_column = last_column;
+    step.inherited_by = last_by, step.inherited_column = last_column, step.inherited_within = last_within;
     if (kind->check) {
       try {
         kind->check(step);
@@ -84,10 +84,12 @@ std::vector<Step> bind_steps(const ConfigNode* list) {
     if (name == "compare") {
       last_by = step.params.get<std::string>("by");
       last_column = step.params.get<std::string>("column");
+      last_within = step.params.get<std::string>("within");
     } else if (name == "aggregate" && step.params.get<StringList>("by").size() == 1 &&
                step.params.get<StringList>("columns").size() == 1) {
       last_by = step.params.get<StringList>("by").front();
       last_column = step.params.get<StringList>("columns").front();
+      last_within.clear();
     }
     steps.push_back(std::move(step));
   }

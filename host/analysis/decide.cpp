@@ -15,18 +15,23 @@ namespace {
 
 const std::vector<std::string> kFunctions = {"mean", "sd", "sem", "n", "diff", "rel", "t", "p"};
 
-// by and column: the step's own, else those of the compare or aggregate step before it
-std::pair<std::string, std::string> target_of(const Step& step) {
-  std::string by = step.params.get<std::string>("by"), column = step.params.get<std::string>("column");
-  if (by.empty()) by = step.inherited_by;
-  if (column.empty()) column = step.inherited_column;
-  return {by, column};
+// by, column and within: the step's own, else those of the compare or aggregate step before it
+struct Target {
+  std::string by, column, within;
+};
+Target target_of(const Step& step) {
+  Target target{step.params.get<std::string>("by"), step.params.get<std::string>("column"),
+                step.params.get<std::string>("within")};
+  if (target.by.empty()) target.by = step.inherited_by;
+  if (target.column.empty()) target.column = step.inherited_column;
+  if (target.within.empty() && step.params.get<std::string>("by").empty()) target.within = step.inherited_within;
+  return target;
 }
 
 void check_decide(const Step& step) {
   bind_rules(step, kFunctions);
-  auto [by, column] = target_of(step);
-  if (by.empty() || column.empty())
+  Target target = target_of(step);
+  if (target.by.empty() || target.column.empty())
     throw ConfigError(step.loc, step.key_path,
                       "needs `by:` and `column:` (or a compare step before it to take them from)");
 }
@@ -34,9 +39,9 @@ void check_decide(const Step& step) {
 // the groups of `by`, read through mean(g), diff(a, b), p(a, b), ...; each call is recorded
 class GroupScope : public ExpressionScope {
  public:
-  GroupScope(const SummaryTable& table, std::string by, size_t column)
+  GroupScope(const SummaryTable& table, std::string by, size_t column, const std::vector<size_t>& rows)
       : table_(table), by_(std::move(by)), column_(column),
-        groups_(group_rows(table, {table.column(by_)}, table.all_rows())) {}
+        groups_(group_rows(table, {table.column(by_)}, rows)) {}
 
   double name(const std::string& name) const override {
     throw Error("'" + name + "' is not a number or a call");
@@ -79,43 +84,70 @@ class GroupScope : public ExpressionScope {
 };
 
 void run_decide(const StepInput& in) {
-  auto [by, pattern] = target_of(in.step);
+  auto [by, pattern, within] = target_of(in.step);
   std::vector<std::string> columns = in.table.match(pattern);
   if (columns.size() != 1)
     throw Error("decide reads one column; '" + pattern + "' matches " + join(columns));
-  GroupScope scope(in.table, by, in.table.column(columns[0]));
-
+  size_t column = in.table.column(columns[0]);
   std::vector<Rule> rules = bind_rules(in.step, kFunctions);
-  std::vector<RuleResult> results;
-  std::string verdict = apply_rules(rules, scope, scope.calls, results);
-  TextTable decisions = rules_table(rules, results);
-  std::vector<std::string> json_rules;
-  for (size_t i = 0; i < rules.size(); ++i) {
-    std::vector<std::string> calls;
-    for (const auto& call : results[i].values) calls.push_back(json_string(call));
-    json_rules.push_back(json_object({{"when", rules[i].when ? json_string(rules[i].when->text()) : "null"},
-                                      {"say", json_string(rules[i].say)},
-                                      {"holds", results[i].holds ? "true" : "false"},
-                                      {"values", json_array(calls)}}));
-  }
+  // with `within: demos`, the rules are applied inside each value of demos: one verdict each
+  std::vector<Group> blocks = within.empty()
+                                  ? std::vector<Group>{Group{{}, in.table.all_rows()}}
+                                  : group_rows(in.table, {in.table.column(within)}, in.table.all_rows());
 
-  TextTable groups;
-  groups.header = {by, "n", "mean", "sd"};
-  for (const auto& group : scope.groups()) {
-    stats::Summary s = stats::summarize(scope.values(group.values[0]));
-    groups.rows.push_back({group.values[0], std::to_string(s.n), fmt(s.mean), fmt(s.sd)});
+  std::string md = "# " + in.step.name + "\n\n";
+  TextTable csv;
+  std::vector<std::string> json_blocks;
+  for (const Group& block : blocks) {
+    std::string where = within.empty() ? "" : within + " = " + block.values[0];
+    GroupScope scope(in.table, by, column, block.rows);
+    std::vector<RuleResult> results;
+    std::string verdict = apply_rules(rules, scope, scope.calls, results);
+    TextTable decisions = rules_table(rules, results);
+    std::vector<std::string> json_rules;
+    for (size_t i = 0; i < rules.size(); ++i) {
+      std::vector<std::string> calls;
+      for (const auto& call : results[i].values) calls.push_back(json_string(call));
+      json_rules.push_back(json_object({{"when", rules[i].when ? json_string(rules[i].when->text()) : "null"},
+                                        {"say", json_string(rules[i].say)},
+                                        {"holds", results[i].holds ? "true" : "false"},
+                                        {"values", json_array(calls)}}));
+    }
+    TextTable groups;
+    groups.header = {by, "n", "mean", "sd"};
+    for (const auto& group : scope.groups()) {
+      stats::Summary s = stats::summarize(scope.values(group.values[0]));
+      groups.rows.push_back({group.values[0], std::to_string(s.n), fmt(s.mean), fmt(s.sd)});
+    }
+    if (!where.empty()) md += "## " + where + "\n\n";
+    md += "**verdict" + (where.empty() ? "" : " at " + where) + ": " + verdict + "**\n\n" + columns[0] +
+          " by " + by + "\n\n" + groups.markdown() +
+          "\nrules, in order (the first that holds decides):\n\n" + decisions.markdown() + "\n";
+    // csv: the rules table, with the value of `within` in front of each row when there is one
+    if (csv.header.empty()) {
+      csv.header = decisions.header;
+      if (!within.empty()) csv.header.insert(csv.header.begin(), within);
+    }
+    for (auto row : decisions.rows) {
+      if (!within.empty()) row.insert(row.begin(), block.values[0]);
+      csv.rows.push_back(row);
+    }
+    std::vector<std::pair<std::string, std::string>> fields = {
+        {"step", json_string(in.step.name)}, {"by", json_string(by)}, {"column", json_string(columns[0])},
+        {"rules", json_array(json_rules)}, {"verdict", json_string(verdict)}};
+    if (!within.empty()) fields.insert(fields.begin() + 1, {within, json_string(block.values[0])});
+    json_blocks.push_back(json_object(fields));
+    log_table("analysis " + in.step.name + ": " + columns[0] + " by " + by + (where.empty() ? "" : ", " + where),
+              decisions);
+    log().info("analysis {}: verdict{}: {}", in.step.name, where.empty() ? "" : " at " + where, verdict);
   }
-  std::string md = "# " + in.step.name + "\n\n**verdict: " + verdict + "**\n\n" + columns[0] +
-                   " by " + by + "\n\n" + groups.markdown() + "\nrules, in order (the first that holds decides):\n\n" +
-                   decisions.markdown();
   write_output(in.out, in.step.name, "md", md);
-  write_output(in.out, in.step.name, "csv", decisions.csv());
+  write_output(in.out, in.step.name, "csv", csv.csv());
+  // one block: the object itself; with `within`: {"within": key, "blocks": [one object per value]}
   write_output(in.out, in.step.name, "json",
-               json_object({{"step", json_string(in.step.name)}, {"by", json_string(by)},
-                            {"column", json_string(columns[0])}, {"rules", json_array(json_rules)},
-                            {"verdict", json_string(verdict)}}) + "\n");
-  log_table("analysis " + in.step.name + ": " + columns[0] + " by " + by, decisions);
-  log().info("analysis {}: verdict: {}", in.step.name, verdict);
+               (within.empty() ? json_blocks[0]
+                               : json_object({{"step", json_string(in.step.name)}, {"within", json_string(within)},
+                                              {"blocks", json_array(json_blocks)}})) + "\n");
 }
 
 }  // namespace
@@ -167,7 +199,9 @@ const StepKind decide_kind = {
     [] {
       return Schema{}
           .text("by", "", "the sweep key whose values the rules name (default: the compare step's)")
-          .text("column", "", "the column the rules read (default: the compare step's)");
+          .text("column", "", "the column the rules read (default: the compare step's)")
+          .text("within", "", "a second key: apply the rules inside each of its values, one verdict each "
+                              "(default: the compare step's, when `by` is not given)");
     },
     {{"rules", "list",
       "[{when: \"rel(0.9, 0.5) > 0.2\", say: TEXT}, ..., {otherwise: TEXT}]; functions mean, sd, "

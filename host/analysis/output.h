@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "report/table_writer.h"
+
 namespace wm::analysis {
 
 //---- numbers ----
@@ -17,18 +19,9 @@ std::string full(double value);            // shortest round-trip text; "" for N
 
 //---- tables ----
 
-// one CSV cell, quoted (RFC 4180) when it holds a comma, a quote or a line break
-std::string csv_field(const std::string& text);
-
-struct TextTable {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-  size_t text_columns = 1;  // the first columns are left-aligned in Markdown, the rest right
-
-  std::string markdown() const;
-  std::string csv() const;
-  std::string console() const;  // aligned columns for the log
-};
+// tables are report::Table (report/table_writer.h): CSV (RFC 4180), Markdown, console text
+using report::csv_field;
+struct TextTable : report::Table {};
 
 //---- JSON ----
 

@@ -16,8 +16,8 @@ struct Step {
   SourceLoc loc;
   Params params;    // the typed keys
   ConfigNode node;  // the step's own map, for the keys bound by hand (decide's rules, compare's pairs)
-  // decide without `by`/`column` takes them from the compare or aggregate step before it
-  std::string inherited_by, inherited_column;
+  // decide without `by`/`column` takes them (and `within`) from the compare or aggregate step before it
+  std::string inherited_by, inherited_column, inherited_within;
 
   std::string where() const;  // "analysis.2.fit at exp.yaml:30:5"
 };

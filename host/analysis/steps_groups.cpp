@@ -190,16 +190,12 @@ void check_compare(const Step& step) {
 void run_compare(const StepInput& in) {
   const SummaryTable& table = in.table;
   const Params& p = in.step.params;
-  std::string by = p.get<std::string>("by");
+  std::string by = p.get<std::string>("by"), within = p.get<std::string>("within");
   bool welch = p.get<std::string>("test") == "welch";
-  std::vector<Group> groups = group_rows(table, {table.column(by)}, table.all_rows());
-  auto pairs = pairs_of(in.step);
-  std::string reference = p.get<std::string>("reference");
-  if (!reference.empty()) {
-    find_group(groups, reference, by);
-    for (const auto& group : groups)
-      if (!same_value(group.values[0], reference)) pairs.push_back({group.values[0], reference});
-  }
+  // `within: demos` compares the pairs inside each value of demos, one block of rows per value
+  std::vector<Group> blocks = within.empty()
+                                  ? std::vector<Group>{Group{{}, table.all_rows()}}
+                                  : group_rows(table, {table.column(within)}, table.all_rows());
   std::vector<std::string> columns = table.match(p.get<std::string>("column"));
   bool many = columns.size() > 1;
 
@@ -207,46 +203,68 @@ void run_compare(const StepInput& in) {
   out.header = {"a", "b", "mean a", "mean b", "a − b", "(a − b)/|b|", "n a", "n b"};
   if (welch) out.header.insert(out.header.end(), {"t", "p"});
   if (many) out.header.insert(out.header.begin(), "column");
-  out.text_columns = many ? 3 : 2;
+  if (!within.empty()) out.header.insert(out.header.begin(), within);
+  out.text_columns = 2 + (many ? 1 : 0) + (within.empty() ? 0 : 1);
   csv.header = {"column", "a", "b", "mean_a", "mean_b", "diff", "rel", "n_a", "n_b", "t", "dof", "p"};
+  if (!within.empty()) csv.header.insert(csv.header.begin(), within);
   std::vector<std::string> json_rows;
-  for (const auto& name : columns) {
-    size_t column = table.column(name);
-    for (const auto& [a, b] : pairs) {
-      std::vector<double> va = values_of(table, column, find_group(groups, a, by).rows);
-      std::vector<double> vb = values_of(table, column, find_group(groups, b, by).rows);
-      stats::Summary sa = stats::summarize(va), sb = stats::summarize(vb);
-      double diff = sa.mean - sb.mean, rel = diff / std::abs(sb.mean);
-      stats::WelchResult test;
-      test.t = test.p = test.dof = NAN;
-      if (welch && va.size() >= 2 && vb.size() >= 2) test = stats::welch_t_test(va, vb);
-      std::vector<std::string> row = {a, b, fmt(sa.mean), fmt(sb.mean), fmt(diff), fmt(rel),
-                                      std::to_string(sa.n), std::to_string(sb.n)};
-      if (welch) row.insert(row.end(), {fmt(test.t), fmt(test.p)});
-      if (many) row.insert(row.begin(), name);
-      out.rows.push_back(row);
-      csv.rows.push_back({name, a, b, full(sa.mean), full(sb.mean), full(diff), full(rel),
-                          std::to_string(sa.n), std::to_string(sb.n), full(test.t), full(test.dof),
-                          full(test.p)});
-      json_rows.push_back(json_object({{"column", json_string(name)}, {"a", json_string(a)},
-                                       {"b", json_string(b)}, {"mean_a", json_number(sa.mean)},
-                                       {"mean_b", json_number(sb.mean)}, {"diff", json_number(diff)},
-                                       {"rel", json_number(rel)}, {"n_a", std::to_string(sa.n)},
-                                       {"n_b", std::to_string(sb.n)}, {"t", json_number(test.t)},
-                                       {"dof", json_number(test.dof)}, {"p", json_number(test.p)}}));
+  std::vector<Group> all_groups;
+  for (const Group& block : blocks) {
+    std::vector<Group> groups = group_rows(table, {table.column(by)}, block.rows);
+    all_groups.insert(all_groups.end(), groups.begin(), groups.end());
+    auto pairs = pairs_of(in.step);
+    std::string reference = p.get<std::string>("reference");
+    if (!reference.empty()) {
+      find_group(groups, reference, by);
+      for (const auto& group : groups)
+        if (!same_value(group.values[0], reference)) pairs.push_back({group.values[0], reference});
+    }
+    for (const auto& name : columns) {
+      size_t column = table.column(name);
+      for (const auto& [a, b] : pairs) {
+        std::vector<double> va = values_of(table, column, find_group(groups, a, by).rows);
+        std::vector<double> vb = values_of(table, column, find_group(groups, b, by).rows);
+        stats::Summary sa = stats::summarize(va), sb = stats::summarize(vb);
+        double diff = sa.mean - sb.mean, rel = diff / std::abs(sb.mean);
+        stats::WelchResult test;
+        test.t = test.p = test.dof = NAN;
+        if (welch && va.size() >= 2 && vb.size() >= 2) test = stats::welch_t_test(va, vb);
+        std::vector<std::string> row = {a, b, fmt(sa.mean), fmt(sb.mean), fmt(diff), fmt(rel),
+                                        std::to_string(sa.n), std::to_string(sb.n)};
+        if (welch) row.insert(row.end(), {fmt(test.t), fmt(test.p)});
+        if (many) row.insert(row.begin(), name);
+        if (!within.empty()) row.insert(row.begin(), block.values[0]);
+        out.rows.push_back(row);
+        std::vector<std::string> csv_row = {name, a, b, full(sa.mean), full(sb.mean), full(diff), full(rel),
+                                            std::to_string(sa.n), std::to_string(sb.n), full(test.t),
+                                            full(test.dof), full(test.p)};
+        if (!within.empty()) csv_row.insert(csv_row.begin(), block.values[0]);
+        csv.rows.push_back(csv_row);
+        std::vector<std::pair<std::string, std::string>> fields = {
+            {"column", json_string(name)}, {"a", json_string(a)}, {"b", json_string(b)},
+            {"mean_a", json_number(sa.mean)}, {"mean_b", json_number(sb.mean)},
+            {"diff", json_number(diff)}, {"rel", json_number(rel)}, {"n_a", std::to_string(sa.n)},
+            {"n_b", std::to_string(sb.n)}, {"t", json_number(test.t)}, {"dof", json_number(test.dof)},
+            {"p", json_number(test.p)}};
+        if (!within.empty()) fields.insert(fields.begin(), {within, json_string(block.values[0])});
+        json_rows.push_back(json_object(fields));
+      }
     }
   }
   std::string named = columns.size() <= 3 ? join(columns) : p.get<std::string>("column");
   std::string headline = in.step.name + ": " + named + " between values of " + by +
+                         (within.empty() ? "" : ", within each value of " + within) +
                          (welch ? " (Welch's t-test, two-sided)" : "");
-  // what the groups pool besides `by`: the seeds, and any other swept key
-  std::vector<std::string> pooled = pooled_keys(table, groups, {by}, "");
+  // what the groups pool besides `by` (and `within`): the seeds, and any other swept key
+  std::vector<std::string> fixed = {by};
+  if (!within.empty()) fixed.push_back(within);
+  std::vector<std::string> pooled = pooled_keys(table, all_groups, fixed, "");
   std::string note = pooled.empty() ? "" : "\neach group pools its runs over " + join(pooled) + "\n";
   write_output(in.out, in.step.name, "md", "# " + in.step.name + "\n\n" + headline + "\n\n" + out.markdown() + note);
   write_output(in.out, in.step.name, "csv", csv.csv());
   write_output(in.out, in.step.name, "json",
                json_object({{"step", json_string(in.step.name)}, {"by", json_string(by)},
-                            {"rows", json_array(json_rows)}}) + "\n");
+                            {"within", json_string(within)}, {"rows", json_array(json_rows)}}) + "\n");
   log_table("analysis " + headline, out);
 }
 
@@ -270,6 +288,7 @@ const StepKind compare_kind = {
           .text("by", "", "the sweep key whose values are compared").required()
           .text("column", "", "the column, by name or glob (one comparison table per match)").required()
           .text("reference", "", "compare every value of `by` with this one (instead of `pairs`)")
+          .text("within", "", "a second key: compare the pairs inside each of its values (one block of rows per value)")
           .choice("test", "welch", {"welch", "none"}, "the test when groups have two or more runs");
     },
     {{"pairs", "list", "[[a, b], ...]: values of `by` to compare, a against b"}},

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "report/table_writer.h"
 #include "wm/error.h"
 #include "wm/io/json.h"
 
@@ -21,36 +22,6 @@ std::string read_text(const std::filesystem::path& file) {
 }
 
 namespace {
-
-// RFC 4180 records: quoted fields may hold commas, quotes ("") and newlines
-std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
-  std::vector<std::vector<std::string>> records;
-  std::vector<std::string> record;
-  std::string field;
-  bool quoted = false, any = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
-      else if (c == '"') quoted = false;
-      else field += c;
-    } else if (c == '"') {
-      quoted = any = true;
-    } else if (c == ',') {
-      record.push_back(std::move(field)), field.clear(), any = true;
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      if (any || !field.empty()) record.push_back(std::move(field));
-      if (!record.empty()) records.push_back(std::move(record));
-      record.clear(), field.clear(), any = false;
-    } else {
-      field += c, any = true;
-    }
-  }
-  if (any || !field.empty()) record.push_back(std::move(field));
-  if (!record.empty()) records.push_back(std::move(record));
-  return records;
-}
 
 // a single run's status.json as a one-row table: run, status, seconds, its metrics
 SummaryTable single_run(const std::filesystem::path& dir) {
@@ -78,7 +49,7 @@ SummaryTable single_run(const std::filesystem::path& dir) {
 
 SummaryTable parse_summary(const std::string& csv, const std::filesystem::path& dir,
                            const std::string& source) {
-  auto records = parse_csv(csv);
+  auto records = report::parse_csv(csv);  // RFC 4180: quoted names may hold commas
   if (records.empty()) throw Error(source + ": empty; expected a header line (run, ..., status, ...)");
   SummaryTable table;
   table.dir = dir, table.source = source, table.header = records.front();

@@ -38,7 +38,50 @@ Schema collect_schema() {
       .integer("crf", 18, "H.264 quality, 0 (lossless) .. 51").range(0, 51)
       .boolean("video", true, "write <key>.mp4 of the frames; false: only the <key>.jsonl records "
                               "(state-only episodes: the env needs no camera, wmhost no FFmpeg)")
-      .text("frame_key", "pixels", "the observation written as the video (disc_push: video)");
+      .text("frame_key", "pixels", "the observation written as the video (disc_push: video)")
+      .boolean("overwrite", false, "replace the shards another run's collect left in `out` (they "
+                                   "are deleted first); false: refuse such a folder");
+}
+
+//---- the out folder ----
+
+// names the run whose collect wrote the shards beside it
+const char* const kOwnerFile = "collected_by.txt";
+
+bool is_shard_file(const std::string& name) {
+  bool shard = name.rfind("shard-", 0) == 0 && name.size() > 4 && name.substr(name.size() - 4) == ".tar";
+  bool video = name.size() > 8 && name.substr(name.size() - 8) == ".tmp.mp4";  // an interrupted encode
+  return shard || video;
+}
+
+std::string read_owner(const std::filesystem::path& out) {
+  std::ifstream in(out / kOwnerFile);
+  std::string owner;
+  std::getline(in, owner);
+  return owner;
+}
+
+// Empties `out` of earlier shards: those of this run (a resume collects again) always, another
+// run's only with overwrite: true; a folder they stay in would mix two collections. Then marks
+// the folder as this run's.
+void prepare_out(const std::filesystem::path& out, const std::filesystem::path& run_dir, bool overwrite) {
+  std::filesystem::create_directories(out);
+  std::vector<std::filesystem::path> stale;
+  for (const auto& entry : std::filesystem::directory_iterator(out))
+    if (entry.is_regular_file() && is_shard_file(entry.path().filename().string()))
+      stale.push_back(entry.path());
+  std::sort(stale.begin(), stale.end());
+  std::string run = std::filesystem::weakly_canonical(run_dir).string();
+  std::string owner = read_owner(out);
+  if (!stale.empty() && owner != run && !overwrite)
+    throw Error("collect: " + out.string() + " already holds " + std::to_string(stale.size()) +
+                " shard file(s) (" + stale.front().filename().string() + ", ...) written by " +
+                (owner.empty() ? "an earlier collect" : "the run " + owner) +
+                "; set overwrite: true to replace them, or choose another out");
+  for (const auto& file : stale) std::filesystem::remove(file);
+  if (!stale.empty())
+    log().info("collect: removed {} shard file(s) of an earlier collect from {}", stale.size(), out.string());
+  std::ofstream(out / kOwnerFile) << run << "\n";
 }
 
 // one JSON line; numbers with enough digits to round-trip float32
@@ -116,7 +159,7 @@ void collect_run(RunContext& context, const Params& params) {
   int64_t after_success = params.get<int64_t>("steps_after_success");
   std::filesystem::path out = params.get<std::string>("out");
   if (out.empty()) out = context.dir / "episodes";
-  std::filesystem::create_directories(out);
+  prepare_out(out, context.dir, params.get<bool>("overwrite"));
 
   std::unique_ptr<io::TarWriter> shard;
   int64_t successes = 0, frames_total = 0, shards = 0;

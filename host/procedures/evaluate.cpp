@@ -5,11 +5,12 @@
 #include <algorithm>
 
 #include "../procedure.h"
-#include "wm/io/atomic_file.h"
-#include "wm/io/json.h"
+#include "scoreboard.h"
 #include "report/gif_writer.h"
 #include "wm/log.h"
+#include "report/png_writer.h"
 #include "report/progress.h"
+#include "report/tensorboard.h"
 #include "wm/error.h"
 #ifdef WM_HAVE_VIDEO
 #include "wm/video/video.h"
@@ -30,7 +31,9 @@ Schema evaluate_schema() {
                                 "frame t as the prediction of t+gap) on the same batches; none: no")
       .integer("preview", 4, "clips in preview_<data>_gap<k>.gif (frame t | prediction | truth) and, "
                              "with FFmpeg, .mp4 (prediction | truth); 0: none")
-      .at_least(0);
+      .at_least(0)
+      .boolean("tensorboard", true, "also write the values and the preview frames (PNG) as "
+                                    "TensorBoard events in <run>/tb/");
 }
 
 // `baseline` names an entry of `baselines:` (copy_last unless the experiment lists its own)
@@ -45,22 +48,6 @@ void evaluate_check(const Experiment& experiment, const ProcedureSpec& step) {
                                             " (list models under `baselines:`)");
 }
 
-// one metric instance per (gap, scored model) pair, reset together
-struct Scoreboard {
-  std::string label;  // "gap2", "baseline/gap2" or ""
-  std::vector<std::pair<std::string, std::shared_ptr<Metric>>> metrics;
-};
-
-void score(Scoreboard& board, const TensorMap& outputs) {
-  for (auto& [name, metric] : board.metrics) {
-    for (const auto& key : metric->required_keys())
-      if (!outputs.count(key))
-        throw Error("metric '" + name + "' needs model output '" + key +
-                    "', which the model does not produce");
-    metric->update(outputs);
-  }
-}
-
 // preview frames: per clip a row [frame t | prediction | truth], over time: [T', 3, rows*H, 3*W]
 at::Tensor preview_frames(const Batch& batch, const TensorMap& outputs, int64_t clips) {
   const auto& prediction = outputs.at("prediction");
@@ -70,6 +57,17 @@ at::Tensor preview_frames(const Batch& batch, const TensorMap& outputs, int64_t 
   if (!first.sizes().equals(prediction.sizes())) return {};
   auto rows = at::cat({first, prediction, outputs.at("target")}, 4).slice(0, 0, clips);  // [C, T', 3, H, 3W]
   return rows.permute({1, 2, 0, 3, 4}).reshape({steps, 3, -1, rows.size(4)});
+}
+
+// the preview's frames as TensorBoard images <tag>/frame_00, _01, ..., enlarged like the GIF
+void write_preview_images(TensorBoardWriter& board, const std::string& tag, const at::Tensor& frames,
+                          int64_t scale) {
+  auto large = frames.detach().to(at::kCPU).repeat_interleave(scale, 2).repeat_interleave(scale, 3);
+  for (int64_t t = 0; t < large.size(0); ++t) {
+    char name[16];
+    std::snprintf(name, sizeof name, "/frame_%02lld", static_cast<long long>(t));
+    board.image(tag + name, encode_png(large[t]), large.size(2), large.size(3), board.last_step());
+  }
 }
 
 #ifdef WM_HAVE_VIDEO
@@ -92,17 +90,6 @@ void write_preview_video(const std::filesystem::path& file, const TensorMap& out
 }
 #endif
 
-// every value of the run as a two-column table: <stem>.md and <stem>.csv
-void write_table(const std::filesystem::path& stem, const std::map<std::string, double>& values) {
-  std::string md = "| metric | value |\n|---|---:|\n", csv = "metric,value\n";
-  for (const auto& [name, value] : values) {
-    md += "| " + name + " | " + io::json::number(value) + " |\n";
-    csv += name + "," + io::json::number(value) + "\n";
-  }
-  io::write_file_atomic(stem.string() + ".md", md);
-  io::write_file_atomic(stem.string() + ".csv", csv);
-}
-
 void evaluate_run(RunContext& context, const Params& params) {
   std::string data_name = params.get<std::string>("data");
   // files are named by the step's label: its data, unless it has a `name:`
@@ -118,6 +105,7 @@ void evaluate_run(RunContext& context, const Params& params) {
   Model* baseline = baseline_name == "none" ? nullptr : &context.baseline(baseline_name);
   if (baseline) baseline->set_training(false);
   int64_t preview = params.get<int64_t>("preview");
+  bool tensorboard = params.get<bool>("tensorboard");
 
   // the run's metrics score the model; fresh copies of them score each extra gap and the baseline
   std::vector<Scoreboard> model_boards, baseline_boards;
@@ -128,9 +116,8 @@ void evaluate_run(RunContext& context, const Params& params) {
     if (baseline)
       baseline_boards.push_back({"baseline" + (label.empty() ? "" : "/" + label), context.make_metrics()});
   }
-  for (auto* boards : {&model_boards, &baseline_boards})
-    for (auto& board : *boards)
-      for (auto& [name, metric] : board.metrics) metric->reset();
+  reset_boards(model_boards);
+  reset_boards(baseline_boards);
 
   context.model().set_training(false);
   at::NoGradGuard no_grad;
@@ -154,6 +141,10 @@ void evaluate_run(RunContext& context, const Params& params) {
           int64_t scale = std::max<int64_t>(1, 128 / batch.at("video").size(3));
           write_gif(file, frames, 400, scale);
           log().info("evaluate: preview (frame t | prediction | truth) in {}", file.string());
+          if (tensorboard)
+            write_preview_images(context.tensorboard(),
+                                 summary_key("evaluate", context.metrics_log.step_label(),
+                                             file.stem().string()), frames, scale);
 #ifdef WM_HAVE_VIDEO
           write_preview_video(file.replace_extension(".mp4"), outputs, preview, scale);
 #endif
@@ -167,17 +158,11 @@ void evaluate_run(RunContext& context, const Params& params) {
   std::map<std::string, double> values{{"samples", static_cast<double>(samples)},
                                        {"skipped_samples", static_cast<double>(loader->skipped())}};
   std::string report;
-  for (auto* boards : {&model_boards, &baseline_boards})
-    for (auto& board : *boards)
-      for (auto& [name, metric] : board.metrics)
-        for (const auto& [key, value] : metric->compute()) {
-          std::string label = key == name || key.rfind(name, 0) == 0 ? key : name + "/" + key;
-          if (!board.label.empty()) label = board.label + "/" + label;
-          values[label] = value;
-          report += (report.empty() ? "" : ", ") + label + " " + std::to_string(value);
-        }
+  collect_values(model_boards, values, report);
+  collect_values(baseline_boards, values, report);
   context.metrics_log.append({{"procedure", "evaluate"}, {"data", data_name}}, values);
-  write_table(context.dir / ("evaluate_" + stem), values);
+  if (tensorboard) context.tensorboard().scalars("evaluate", context.metrics_log.step_label(), values);
+  write_metric_table(context.dir / ("evaluate_" + stem), values);
   log().info("evaluate {}: {} samples | {}", data_name, samples, report);
   if (loader->skipped() > 0)
     log().warn("evaluate {}: {} unreadable samples were left out; they are listed above in log.txt",

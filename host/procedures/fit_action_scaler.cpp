@@ -4,6 +4,8 @@
 // The report is the seed's "SCALER FITTING COMPLETE" block, in the log and in action_scaler.md,
 // with plausibility warnings (std ~0, > 1000, outside an expected range, too few rows).
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "../procedure.h"
@@ -51,7 +53,9 @@ Schema fit_action_scaler_schema() {
               "scikit-learn StandardScaler pickle (scripts/scaler_to_sklearn.py; needs python3 "
               "with scikit-learn)")
       .path("output", "also write the scaler here (the extension picks the format: .yaml, .yml, "
-                      ".json, .pkl)");
+                      ".json, .pkl)")
+      .boolean("overwrite", false, "output may replace a different file; false: an existing "
+                                   "output is refused unless it holds the same scaler");
 }
 
 //---- validation ----
@@ -103,6 +107,23 @@ void fit_action_scaler_check(const Experiment& experiment, const ProcedureSpec& 
 
 //---- the run ----
 
+std::string file_bytes(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// moves `draft` to `target`; a different file already there stays unless `overwrite` (the same
+// bytes, e.g. from the run a resume continues, are not a change)
+void write_output(const std::filesystem::path& draft, const std::filesystem::path& target, bool overwrite) {
+  std::string bytes = file_bytes(draft);
+  std::filesystem::remove(draft);
+  if (std::filesystem::exists(target) && !overwrite && file_bytes(target) != bytes)
+    throw Error("fit_action_scaler: output " + target.string() + " exists and holds another "
+                "scaler; set overwrite: true to replace it, or choose another output");
+  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
+  io::write_file_atomic(target, bytes);
+}
+
 void fit_action_scaler_run(RunContext& context, const Params& params) {
   ActionScalerFitOptions options;
   options.shards = io::expand_shard_pattern(params.get<std::string>("shards"));
@@ -144,11 +165,13 @@ void fit_action_scaler_run(RunContext& context, const Params& params) {
   }
   if (std::string output = params.get<std::string>("output"); !output.empty()) {
     std::filesystem::path target(output);
-    if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
+    // written in the run folder first, so an existing file is replaced only when asked
+    auto draft = context.dir / ("output" + target.extension().string());
     if (target.extension() == ".pkl")
-      write_sklearn_pickle(file, target);
+      write_sklearn_pickle(file, draft);
     else
-      scaler.save(target);
+      scaler.save(draft);
+    write_output(draft, target, params.get<bool>("overwrite"));
     saved.push_back(target);
   }
 

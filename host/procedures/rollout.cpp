@@ -5,13 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
+#include <cstdio>
 
 #include "../procedure.h"
 #include "episode_policy.h"
-#include "wm/io/atomic_file.h"
 #include "wm/log.h"
 #include "report/progress.h"
+#include "report/table_writer.h"
 
 namespace wm {
 namespace {
@@ -23,36 +23,34 @@ Schema rollout_schema() {
       .integer("max_steps", 0, "cut episodes at this length (0: the env's own limit)").at_least(0);
 }
 
-// one row per rollout step of the run, in rollout.md and rollout.csv
+// one row per rollout step of the run, in rollout.md and rollout.csv: rollout.csv is read back,
+// the row appended (a column the earlier rows lack is added, blank for them) and both rewritten
 void append_table_row(const std::filesystem::path& dir, const std::string& policy,
                       const std::map<std::string, double>& values) {
   std::vector<std::string> columns = {"episodes", "return_mean", "return_std", "length_mean",
                                       "success_rate"};
   if (values.count("final_distance_mean")) columns.insert(columns.end(), {"final_distance_mean", "final_distance_std"});
-  auto cell = [&](const std::string& key) {
+  auto csv = dir / "rollout.csv";
+  report::Table table;
+  if (std::filesystem::exists(csv)) table = report::read_csv(csv);
+  if (table.header.empty()) table.header = {"policy"};
+  std::vector<std::string> row(table.header.size());
+  row[0] = policy;
+  for (const auto& column : columns) {
+    auto found = std::find(table.header.begin(), table.header.end(), column);
+    if (found == table.header.end()) {
+      table.header.push_back(column);
+      for (auto& earlier : table.rows) earlier.emplace_back();
+      row.emplace_back();
+      found = table.header.end() - 1;
+    }
     char text[32];
-    std::snprintf(text, sizeof text, "%.4g", values.at(key));
-    return std::string(text);
-  };
-  std::string csv_row = policy, md_row = "| " + policy;
-  for (const auto& column : columns) csv_row += "," + cell(column), md_row += " | " + cell(column);
-  auto md = dir / "rollout.md", csv = dir / "rollout.csv";
-  auto read = [](const std::filesystem::path& file) {
-    std::ifstream in(file);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  std::string md_text = read(md), csv_text = read(csv);
-  if (md_text.empty()) {
-    md_text = "| policy";
-    csv_text = "policy";
-    for (const auto& column : columns) md_text += " | " + column, csv_text += "," + column;
-    md_text += " |\n|---";
-    for (size_t i = 0; i < columns.size(); ++i) md_text += "|---:";
-    md_text += "|\n";
-    csv_text += "\n";
+    std::snprintf(text, sizeof text, "%.4g", values.at(column));
+    row[static_cast<size_t>(found - table.header.begin())] = text;
   }
-  io::write_file_atomic(md, md_text + md_row + " |\n");
-  io::write_file_atomic(csv, csv_text + csv_row + "\n");
+  table.rows.push_back(std::move(row));
+  report::write_csv(csv, table);
+  report::write_markdown(dir / "rollout.md", table);
 }
 
 void rollout_run(RunContext& context, const Params& params) {

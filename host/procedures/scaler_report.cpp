@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "report/table_writer.h"
 #include "wm/error.h"
 
 namespace wm {
@@ -141,17 +142,16 @@ ScalerReport scaler_report(const ActionScalerFit& fit, const ActionScalerFitOpti
      << " s  \nConverged: " << (scaler.converged ? "yes" : "no") << "  \n"
      << "Rows: stride " << options.stride << ", "
      << (options.frames > 0 ? fmt::format("clips of {} frames", options.frames) : "whole samples")
-     << "; budget " << thousands(options.max_samples) << "\n\n"
-     << "| dimension | mean | std | expected std | held-out mean | held-out std |\n"
-     << "|---|---:|---:|---|---:|---:|\n";
+     << "; budget " << thousands(options.max_samples) << "\n\n";
+  report::Table dimensions{{"dimension", "mean", "std", "expected std", "held-out mean", "held-out std"}, {}, 1};
   for (int64_t d = 0; d < scaler.size(); ++d) {
     auto range = expected_std.find(scaler.names[d]);
-    md << "| " << scaler.names[d] << " | " << fmt::format("{:.6g}", scaler.mean[d]) << " | "
-       << fmt::format("{:.6g}", scaler.std[d]) << " | "
-       << (range == expected_std.end() ? "–" : range_text(range->second)) << " | "
-       << (fit.holdout_rows > 0 ? fmt::format("{:.4f}", fit.holdout_mean[d]) : "–") << " | "
-       << (fit.holdout_rows > 0 ? fmt::format("{:.4f}", fit.holdout_std[d]) : "–") << " |\n";
+    dimensions.rows.push_back({scaler.names[d], fmt::format("{:.6g}", scaler.mean[d]), fmt::format("{:.6g}", scaler.std[d]),
+                               range == expected_std.end() ? "–" : range_text(range->second),
+                               fit.holdout_rows > 0 ? fmt::format("{:.4f}", fit.holdout_mean[d]) : "–",
+                               fit.holdout_rows > 0 ? fmt::format("{:.4f}", fit.holdout_std[d]) : "–"});
   }
+  md << dimensions.markdown();
   if (fit.holdout_rows > 0)
     md << "\nHeld-out check: " << fit.holdout_rows
        << " rows of samples kept out of the fit, standardised by it (ideal: mean 0, std 1).\n";

@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <numeric>
 
-#include "analysis/output.h"  // csv_field
 #include "procedures/tiers.h"
 #include "report/plot.h"
+#include "report/table_writer.h"
 #include "wm/io/atomic_file.h"
 #include "wm/schema.h"
 
@@ -55,28 +55,34 @@ void write_outputs(const fs::path& dir, const std::vector<ScoredClip>& clips, co
   bool nest = nested(p), truth = !clips.empty() && clips.front().corrupted >= 0;
   bool completeness = p.get<bool>("completeness");
   std::string lists[4];
-  std::string csv = std::string("id,source,frames,height,width,motion,flow,clarity,occlusion,completeness,score,tier") +
-                    (nest ? ",failed" : "") + (truth ? ",corrupted" : "") + "\n";
+  report::Table scores{{"id", "source", "frames", "height", "width", "motion", "flow", "clarity", "occlusion",
+                        "completeness", "score", "tier"}, {}, 2};
+  if (nest) scores.header.push_back("failed");
+  if (truth) scores.header.push_back("corrupted");
   for (const auto& c : clips) {
     for (int t = 0; t < 4; ++t)
       if (listed(c, t, nest)) lists[t] += c.id + "\n";
-    csv += analysis::csv_field(c.id) + "," + analysis::csv_field(c.source) + "," + std::to_string(c.quality.frames) + "," +
-           std::to_string(c.quality.height) + "," + std::to_string(c.quality.width) + "," +
-           fmt(c.quality.motion) + "," + (c.quality.flow < 0 ? "" : fmt(c.quality.flow)) + "," +
-           fmt(c.quality.clarity) + "," + fmt(c.quality.occlusion) + "," +
-           (c.completeness < 0 ? "" : fmt(c.completeness)) + "," + fmt(c.score) + "," + kTiers[c.tier] +
-           (nest ? "," + c.failed : "") + (truth ? "," + std::to_string(c.corrupted) : "") + "\n";
+    std::vector<std::string> row = {c.id, c.source, std::to_string(c.quality.frames), std::to_string(c.quality.height),
+                                    std::to_string(c.quality.width), fmt(c.quality.motion),
+                                    c.quality.flow < 0 ? "" : fmt(c.quality.flow), fmt(c.quality.clarity),
+                                    fmt(c.quality.occlusion), c.completeness < 0 ? "" : fmt(c.completeness),
+                                    fmt(c.score), kTiers[c.tier]};
+    if (nest) row.push_back(c.failed);
+    if (truth) row.push_back(std::to_string(c.corrupted));
+    scores.rows.push_back(std::move(row));
   }
   for (int t = 0; t < 4; ++t) io::write_file_atomic(dir / (std::string(kTiers[t]) + ".txt"), lists[t]);
-  io::write_file_atomic(dir / "scores.csv", csv);
+  report::write_csv(dir / "scores.csv", scores);
 
   // summary: per tier (per list, in filters mode) its size, score range and mean scores
   std::string md = "# Tiers of data." + p.get<std::string>("data") + "\n\n" + rule(p) + "; " +
                    std::to_string(clips.size()) + " clips scored, " + std::to_string(skipped.size()) +
-                   " unreadable skipped\n\n| tier | clips | share | score min | score max | mean motion | "
-                   "mean flow | mean clarity | mean occlusion |" + (completeness ? " mean completeness |" : "") +
-                   (truth ? " corrupted |" : "") + "\n|---|---|---|---|---|---|---|---|---|" +
-                   (completeness ? "---|" : "") + (truth ? "---|" : "") + "\n";
+                   " unreadable skipped\n\n";
+  report::Table tiers{{"tier", "clips", "share", "score min", "score max", "mean motion", "mean flow",
+                       "mean clarity", "mean occlusion"}, {}};
+  if (completeness) tiers.header.push_back("mean completeness");
+  if (truth) tiers.header.push_back("corrupted");
+  tiers.text_columns = tiers.header.size();
   LinePlot plot;
   plot.title = "clip scores by tier (" + p.get<std::string>("rank_by") + ")";
   plot.x_label = "clip, best first";
@@ -99,25 +105,31 @@ void write_outputs(const fs::path& dir, const std::vector<ScoredClip>& clips, co
       if (c.tier == t) series.points.push_back({static_cast<double>(r + 1), c.score});
     }
     double n = static_cast<double>(std::max<int64_t>(count, 1));
-    md += std::string("| ") + kTiers[t] + " | " + std::to_string(count) + " | " +
-          fmt(clips.empty() ? 0.0 : 100.0 * static_cast<double>(count) / static_cast<double>(clips.size())) + "% | " +
-          (count ? fmt(low) + " | " + fmt(high) + " | " + fmt(motion / n) + " | " +
-                       (p.get<bool>("flow") ? fmt(flow / n) : "-") + " | " + fmt(clarity / n) + " | " +
-                       fmt(occlusion / n) + " |" + (completeness ? " " + fmt(sure / n) + " |" : "")
-                 : std::string("- | - | - | - | - | - |") + (completeness ? " - |" : "")) +
-          (truth ? " " + (count ? fmt(100.0 * static_cast<double>(corrupted) / n) + "%" : std::string("-")) + " |" : "") + "\n";
+    std::vector<std::string> row = {kTiers[t], std::to_string(count),
+                                    fmt(clips.empty() ? 0.0 : 100.0 * static_cast<double>(count) /
+                                                                   static_cast<double>(clips.size())) + "%"};
+    if (count)
+      row.insert(row.end(), {fmt(low), fmt(high), fmt(motion / n), p.get<bool>("flow") ? fmt(flow / n) : "-",
+                             fmt(clarity / n), fmt(occlusion / n)});
+    else
+      row.insert(row.end(), 6, "-");
+    if (completeness) row.push_back(count ? fmt(sure / n) : "-");
+    if (truth) row.push_back(count ? fmt(100.0 * static_cast<double>(corrupted) / n) + "%" : "-");
+    tiers.rows.push_back(std::move(row));
     if (!series.points.empty()) plot.series.push_back(series);
   }
+  md += tiers.markdown();
   if (nest) {
     // how many silver clips each gold filter turns away
     const char* filters[] = {"motion", "flow", "clarity", "occlusion", "completeness"};
-    md += "\n| gold filter | silver clips failing it |\n|---|---|\n";
+    report::Table failing_table{{"gold filter", "silver clips failing it"}, {}, 2};
     for (const char* filter : filters) {
       int64_t failing = 0;
       for (const auto& c : clips)
         if (c.tier <= 2 && (" " + c.failed + " ").find(std::string(" ") + filter + " ") != std::string::npos) ++failing;
-      md += std::string("| ") + filter + " | " + std::to_string(failing) + " |\n";
+      failing_table.rows.push_back({filter, std::to_string(failing)});
     }
+    md += "\n" + failing_table.markdown();
   }
   if (!skipped.empty()) {
     std::string list;

@@ -9,9 +9,11 @@
 
 #include "../procedure.h"
 #include "../run.h"
+#include "../run_signals.h"
 #include "wm/log.h"
 #include "report/plot.h"
 #include "report/progress.h"
+#include "report/tensorboard.h"
 #include "wm/error.h"
 #include "engine/adamw.h"
 #include "engine/random.h"
@@ -43,14 +45,17 @@ Schema train_schema() {
       .integer("keep_last", 2, "checkpoints kept besides best.pt").at_least(1)
       .data_ref("eval_data", "", "entry under `data:` whose loss picks best.pt (empty: none)")
       .integer("eval_batches", 4, "batches of eval_data per checkpoint").at_least(1)
-      .boolean("resume", false, "continue this step from its last checkpoint (each train step has "
-                                "its own folder: checkpoints, checkpoints-2, ...)")
+      .choice("resume", "false", {"false", "true", "force"},
+              "true: continue this step from its last checkpoint (each train step has its own "
+              "folder: checkpoints, checkpoints-2, ...); force: also when the config changed (the "
+              "change is saved as config-change-<n>.diff in the run folder)")
       .path("init_from", "start from these weights: a checkpoint file, or a run folder (its last "
                          "train step's best.pt, else its newest step-*.pt); optimiser and "
                          "schedule start fresh")
       .text("init_prefix", "model/", "the part of the init_from checkpoint holding the model")
       .boolean("init_strict", true, "init_from: every tensor must match in name and shape; false: "
                                     "load the matching ones and list the rest")
+      .boolean("tensorboard", true, "also write the logged values as TensorBoard events in <run>/tb/")
       .integer("stop_after_steps", 0,
                "end this process after so many steps, checkpointed (for job time limits); 0: never")
       .at_least(0);
@@ -87,10 +92,11 @@ struct TrainOptions {
         weight_decay(p.get<double>("weight_decay")),
         clip_grad(p.get<double>("clip_grad")),
         betas(p.get<RealList>("betas")),
-        resume(p.get<bool>("resume")),
+        resume(p.get<std::string>("resume") != "false"),
         init_from(p.get<std::string>("init_from")),
         init_prefix(p.get<std::string>("init_prefix")),
-        init_strict(p.get<bool>("init_strict")) {
+        init_strict(p.get<bool>("init_strict")),
+        tensorboard(p.get<bool>("tensorboard")) {
     // the one budget train_check allows
     for (const char* name : {"steps", "epochs", "samples", "tokens"})
       if (p.get<int64_t>(name) > 0) unit = name, total = static_cast<double>(p.get<int64_t>(name));
@@ -103,7 +109,7 @@ struct TrainOptions {
   RealList betas;
   bool resume;
   std::string init_from, init_prefix;
-  bool init_strict;
+  bool init_strict, tensorboard;
   std::string unit;  // of the budget: steps, epochs, samples or tokens
   double total = 0;  // the budget in that unit
 };
@@ -147,6 +153,11 @@ class Trainer {
     int64_t stop_after = o_.stop_after_steps, started_at = position_.step;
     double window_loss = 0;
     int64_t window_steps = 0, window_samples = 0;
+    // a resume inside a logging window takes up its steps again, so the line at its end
+    // averages the same steps as without the resume
+    for (const auto& [step, loss] : history_)
+      if (step > static_cast<double>(position_.step / o_.log_every * o_.log_every))
+        window_loss += loss, ++window_steps;
     auto window_start = std::chrono::steady_clock::now();
 
     while (done() < o_.total) {
@@ -172,8 +183,11 @@ class Trainer {
       history_.push_back({static_cast<double>(position_.step), step_loss});
 
       bool finished = done() >= o_.total;
-      bool stopping = stop_after > 0 && position_.step - started_at >= stop_after && !finished;
-      if (position_.step % o_.log_every == 0 || finished || stopping) {
+      bool signalled = stop_requested() && !finished;
+      bool stopping = (stop_after > 0 && position_.step - started_at >= stop_after && !finished) || signalled;
+      // a stop between lines writes none: the resumed run finishes the window (metrics.jsonl
+      // then equals an uninterrupted run's)
+      if (position_.step % o_.log_every == 0 || finished) {
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
         std::map<std::string, double> values = out.logs;
         values["step"] = static_cast<double>(position_.step);
@@ -186,6 +200,7 @@ class Trainer {
         values["skipped_samples"] = static_cast<double>(skipped());
         values["train_size"] = static_cast<double>(dataset_.size());  // the N of a data study
         context_.metrics_log.append({{"procedure", "train"}}, values);
+        if (o_.tensorboard) context_.tensorboard().scalars("train", context_.metrics_log.step_label(), values);
         char status[160];
         std::snprintf(status, sizeof status, "loss %.5f, lr %.2e, %.1f samples/s, %s %.4g/%.4g",
                       values["loss"], lr, values["samples_per_s"], o_.unit.c_str(), done(), o_.total);
@@ -196,6 +211,9 @@ class Trainer {
       if (position_.step % o_.checkpoint_every == 0 || finished || stopping) checkpoint();
       if (stopping) {
         plot_loss();
+        if (signalled)
+          throw RunStopped("train stopped by " + stop_signal_name() + " at step " +
+                           std::to_string(position_.step) + ", checkpointed; continue with resume: true");
         throw RunStopped("train stopped after " + std::to_string(position_.step - started_at) +
                          " steps as asked (stop_after_steps), at step " +
                          std::to_string(position_.step) + "; continue with resume: true");
@@ -236,20 +254,27 @@ class Trainer {
 
   //---- checkpoints ----
 
-  io::NamedTensors snapshot() const {
-    io::NamedTensors all;
+  // torch.save's dict: step, model (the state_dict), optimizer, rng, position, history, best,
+  // data, config (see docs/run_folder.md)
+  io::CheckpointEntries snapshot() const {
+    io::CheckpointEntries all;
+    all.emplace_back("step", position_.step);
     for (const auto& [name, tensor] : model_.state()) all.emplace_back("model/" + name, tensor);
     for (const auto& [name, tensor] : optimizer_.state()) all.emplace_back("optimizer/" + name, tensor);
     for (const auto& [device, state] : train::random_states()) all.emplace_back("rng/" + device, state);
-    all.emplace_back("position", at::tensor(std::vector<int64_t>{position_.step, position_.samples,
-                                                                  position_.tokens, position_.epoch,
-                                                                  position_.cursor}));
+    const std::pair<const char*, int64_t> position[] = {
+        {"step", position_.step},   {"samples", position_.samples}, {"tokens", position_.tokens},
+        {"epoch", position_.epoch}, {"cursor", position_.cursor}};
+    for (const auto& [name, value] : position) all.emplace_back(std::string("position/") + name, value);
     auto history = at::empty({static_cast<int64_t>(history_.size()), 2}, at::kDouble);
     for (size_t i = 0; i < history_.size(); ++i)
       history[static_cast<int64_t>(i)][0] = history_[i].first, history[static_cast<int64_t>(i)][1] = history_[i].second;
     all.emplace_back("history", history);
     all.emplace_back("best", at::scalar_tensor(best_, at::kDouble));
-    all.emplace_back("data/skipped", at::scalar_tensor(skipped(), at::kLong));
+    all.emplace_back("data/skipped", skipped());
+    all.emplace_back("config", to_yaml(context_.experiment.resolved));
+    // metrics.jsonl's length: a resume drops the lines written after this checkpoint
+    all.emplace_back("metrics/offset", at::scalar_tensor(context_.metrics_log.offset(), at::kLong));
     return all;
   }
 
@@ -257,7 +282,7 @@ class Trainer {
     char name[32];
     std::snprintf(name, sizeof name, "step-%08lld.pt", static_cast<long long>(position_.step));
     maybe_keep_best();
-    io::save_tensors(checkpoints_ / name, snapshot());
+    io::save_checkpoint(checkpoints_ / name, snapshot());
     auto files = checkpoint_files();
     for (size_t i = 0; i + static_cast<size_t>(o_.keep_last) < files.size(); ++i)
       fs::remove(files[i]);
@@ -283,11 +308,12 @@ class Trainer {
     train::set_random_states(saved);
     if (batches == 0) return;
     double value = sum / static_cast<double>(batches);
-    context_.metrics_log.append({{"procedure", "train"}, {"data", eval}},
-                                {{"step", static_cast<double>(position_.step)}, {"eval_loss", value}});
+    std::map<std::string, double> values{{"step", static_cast<double>(position_.step)}, {"eval_loss", value}};
+    context_.metrics_log.append({{"procedure", "train"}, {"data", eval}}, values);
+    if (o_.tensorboard) context_.tensorboard().scalars("train", context_.metrics_log.step_label(), values);
     if (value < best_) {
       best_ = value;
-      io::save_tensors(checkpoints_ / "best.pt", snapshot());
+      io::save_checkpoint(checkpoints_ / "best.pt", snapshot());
       log().info("train: eval loss {:.5f} on data.{} is the best so far: {}", value, eval,
                  (checkpoints_ / "best.pt").string());
     }
@@ -313,14 +339,16 @@ class Trainer {
       log().info("train: resume: true, but no checkpoint in {} yet; starting fresh", checkpoints_.string());
       return false;
     }
-    auto saved = io::load_tensors(file);
+    io::CheckpointEntries entries = io::load_checkpoint(file);
+    io::NamedTensors saved = io::tensors_of(entries);
+    int64_t metrics_offset = -1;  // -1: a checkpoint from before wmhost stored it
     io::copy_by_name(io::with_prefix(saved, "model/"), model_.state(), "checkpoint " + file.string());
     optimizer_.load_state(io::with_prefix(saved, "optimizer/"));
     train::set_random_states(io::with_prefix(saved, "rng/"));
     for (const auto& [name, tensor] : saved) {
       if (name == "best") best_ = tensor.item<double>();
-      if (name == "data/skipped") skipped_before_ = tensor.item<int64_t>();
-      if (name == "position") {
+      if (name == "metrics/offset") metrics_offset = tensor.item<int64_t>();
+      if (name == "position") {  // written before position/ held integers
         auto values = tensor.accessor<int64_t, 1>();
         position_ = {values[0], values[1], values[2], values[3], values[4]};
       }
@@ -328,9 +356,16 @@ class Trainer {
         for (int64_t i = 0; i < tensor.size(0); ++i)
           history_.push_back({tensor[i][0].item<double>(), tensor[i][1].item<double>()});
     }
+    if (auto skipped = io::checkpoint_integer(entries, "data/skipped")) skipped_before_ = *skipped;
+    if (auto step = io::checkpoint_integer(entries, "position/step")) {
+      auto integer = [&](const char* name) { return io::checkpoint_integer(entries, name).value_or(0); };
+      position_ = {*step, integer("position/samples"), integer("position/tokens"),
+                   integer("position/epoch"), integer("position/cursor")};
+    }
     log().info("train: resumed from {} at step {}", file.string(), position_.step);
-    context_.metrics_log.append({{"procedure", "train"}, {"event", "resumed"}},
-                                {{"step", static_cast<double>(position_.step)}});
+    context_.metrics_log.restored(metrics_offset);
+    // TensorBoard drops the stopped run's events after the checkpoint, which this run redoes
+    if (o_.tensorboard) context_.tensorboard().restart_at(position_.step + 1);
     return true;
   }
 
@@ -340,7 +375,18 @@ class Trainer {
     plot.x_label = "step";
     plot.y_label = "loss";
     plot.log_y = true;
-    plot.series.push_back({"loss", history_});
+    // the per-step loss faintly, and on top its exponential moving average over 1/25 of the
+    // steps (at least 5; none under 20 steps)
+    Series raw{"loss per step", history_};
+    raw.opacity = 0.3, raw.colour = 0;
+    plot.series.push_back(raw);
+    double window = std::max(5.0, std::round(static_cast<double>(history_.size()) / 25));
+    if (history_.size() >= 20) {
+      Series smooth{"EMA over " + std::to_string(static_cast<int64_t>(window)) + " steps",
+                    smoothed(history_, window)};
+      smooth.colour = 0;
+      plot.series.push_back(smooth);
+    }
     // loss.svg, and loss-2.svg ... beside checkpoints-2 ... for later train steps
     std::string folder = checkpoints_.filename().string();
     fs::path file = context_.dir / ("loss" + folder.substr(std::string("checkpoints").size()) + ".svg");

@@ -48,19 +48,40 @@ struct Axis {
   }
 };
 
-// 1, 2 or 5 times a power of ten, near range / 5
+// 1, 2 or 5 times a power of ten, the smallest giving at most 7 steps over the range
 double nice_step(double range) {
   double step = std::pow(10.0, std::floor(std::log10(range / 5)));
   for (double factor : {1.0, 2.0, 5.0, 10.0})
-    if (range / (step * factor) <= 6) return step * factor;
+    if (range / (step * factor) <= 7) return step * factor;
   return step * 10;
 }
 
-// a power of ten as people write it: 100, 0.001, 1e+06
+// a tick value written as short as its step allows: 0.25 (step 0.05), 1200, 15k, 2.5M, 2e-5
+std::string tick_label(double value, double step) {
+  char text[32];
+  double size = std::abs(value);
+  if (value == 0) return "0";
+  if (size >= 1e4 && size < 1e9) {
+    bool millions = size >= 1e6;
+    double scaled = value / (millions ? 1e6 : 1e3), scaled_step = step / (millions ? 1e6 : 1e3);
+    int decimals = scaled_step >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(scaled_step) - 1e-9));
+    std::snprintf(text, sizeof text, "%.*f%s", std::min(decimals, 3), scaled, millions ? "M" : "k");
+  } else if (size < 1e-3 || size >= 1e9) {
+    // 2e-4, 2.5e-4 like the decades beside them (1e-4), not 0.0002 or 2e-04
+    int exponent = static_cast<int>(std::floor(std::log10(size) + 1e-9));
+    std::snprintf(text, sizeof text, "%.3ge%d", value / std::pow(10.0, exponent), exponent);
+  } else {
+    int decimals = step >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(step) - 1e-9));
+    std::snprintf(text, sizeof text, "%.*f", std::min(decimals, 6), value);
+  }
+  return text;
+}
+
+// a power of ten as people write it: 100, 0.001, 1e6, 1e-5
 std::string decade_label(int exponent) {
   char text[32];
   if (exponent >= -3 && exponent <= 5) std::snprintf(text, sizeof text, "%g", std::pow(10.0, exponent));
-  else std::snprintf(text, sizeof text, "1e%+d", exponent);
+  else std::snprintf(text, sizeof text, "1e%d", exponent);
   return text;
 }
 
@@ -73,19 +94,31 @@ void place_ticks(Axis& axis) {
   }
   double pad = (axis.high - axis.low) * 0.04;
   axis.low -= pad, axis.high += pad;
-  if (axis.log && axis.high - axis.low >= 1) {
+  if (axis.log) {
+    // the powers of ten in view; with fewer than three, 2 and 5 times them too, like a ruler
     int first = static_cast<int>(std::ceil(axis.low)), last = static_cast<int>(std::floor(axis.high));
     int every = std::max(1, (last - first) / 8 + 1);
     for (int e = first; e <= last; e += every) axis.ticks.push_back({e, decade_label(e)});
-    return;
+    if (axis.ticks.size() < 3) {
+      for (int e = first - 1; e <= last; ++e)
+        for (double factor : {2.0, 5.0}) {
+          double value = factor * std::pow(10.0, e), unit = std::log10(value);
+          if (unit < axis.low || unit > axis.high) continue;
+          axis.ticks.push_back({unit, tick_label(value, std::pow(10.0, e))});
+        }
+      std::sort(axis.ticks.begin(), axis.ticks.end());
+    }
+    if (axis.ticks.size() >= 3) return;
+    axis.ticks.clear();  // a narrow range: evenly stepped values, as on a linear axis
   }
   double low = axis.log ? std::pow(10.0, axis.low) : axis.low;
   double high = axis.log ? std::pow(10.0, axis.high) : axis.high;
   double step = nice_step(high - low);
-  for (double v = std::ceil(low / step) * step; v <= high + step * 1e-9; v += step) {
-    double value = std::abs(v) < step * 1e-9 ? 0.0 : v;
+  // ticks as whole multiples of the step (no drift from adding it up)
+  for (double k = std::ceil(low / step - 1e-9); k * step <= high + step * 1e-9; k += 1) {
+    double value = k == 0 ? 0.0 : k * step;
     if (axis.log && value <= 0) continue;
-    axis.ticks.push_back({axis.unit(value), number(value)});
+    axis.ticks.push_back({axis.unit(value), tick_label(value, step)});
   }
 }
 
@@ -131,15 +164,19 @@ std::string LinePlot::svg() const {
     double half = 3.5 * static_cast<double>(label.size());
     if (x - half < last_label_end + 6) continue;
     last_label_end = x + half;
-    out += "<text x=\"" + number(x) + "\" y=\"" + number(kTop + plot_h + 16) +
+    out += "<text class=\"x-tick\" x=\"" + number(x) + "\" y=\"" + number(kTop + plot_h + 16) +
            "\" text-anchor=\"middle\">" + escape(label) + "</text>\n";
   }
+  // y labels are 12 px tall: one closer than 14 px to the last one drawn is left out
+  double last_label_y = INFINITY;
   for (const auto& [unit, label] : y_axis.ticks) {
     double y = py(unit);
     out += "<line x1=\"" + number(left) + "\" y1=\"" + number(y) + "\" x2=\"" + number(left + plot_w) +
            "\" y2=\"" + number(y) + "\" stroke=\"#eee\"/>\n";
-    out += "<text x=\"" + number(left - 6) + "\" y=\"" + number(y + 4) + "\" text-anchor=\"end\">" +
-           escape(label) + "</text>\n";
+    if (last_label_y - y < 14) continue;
+    last_label_y = y;
+    out += "<text class=\"y-tick\" x=\"" + number(left - 6) + "\" y=\"" + number(y + 4) +
+           "\" text-anchor=\"end\">" + escape(label) + "</text>\n";
   }
   out += "<rect x=\"" + number(left) + "\" y=\"" + number(kTop) + "\" width=\"" + number(plot_w) +
          "\" height=\"" + number(plot_h) + "\" fill=\"none\" stroke=\"#444\"/>\n";
@@ -163,7 +200,8 @@ std::string LinePlot::svg() const {
   std::vector<std::pair<double, double>> drawn;  // where ink is, for the legend
   for (size_t s = 0; s < series.size(); ++s) {
     const Series& line = series[s];
-    const char* colour = kColours[s % 8];
+    const char* colour = kColours[(line.colour >= 0 ? static_cast<size_t>(line.colour) : s) % 8];
+    std::string faint = line.opacity < 1 ? " opacity=\"" + number(line.opacity) + "\"" : "";
     std::string path, marks;
     bool joined = false;
     for (size_t i = 0; i < line.points.size(); ++i) {
@@ -191,7 +229,7 @@ std::string LinePlot::svg() const {
     }
     if (line.line && !path.empty())
       out += "<path d=\"" + path + "\" fill=\"none\" stroke=\"" + colour + "\" stroke-width=\"1.5\"" +
-             (line.dashed ? " stroke-dasharray=\"6,4\"" : "") + "/>\n";
+             (line.dashed ? " stroke-dasharray=\"6,4\"" : "") + faint + "/>\n";
     out += marks;
   }
 
@@ -207,7 +245,7 @@ std::string LinePlot::svg() const {
                           {left + 6, kTop + 4},
                           {left + plot_w - box_w - 6, kTop + plot_h - box_h - 4},
                           {left + 6, kTop + plot_h - box_h - 4}}) {
-      size_t hidden = static_cast<size_t>(std::count_if(drawn.begin(), drawn.end(), [&](const auto& p) {
+      size_t hidden = static_cast<size_t>(std::count_if(drawn.begin(), drawn.end(), [&, cx = cx, cy = cy](const auto& p) {
         return p.first >= cx - 4 && p.first <= cx + box_w + 4 && p.second >= cy - 4 && p.second <= cy + box_h + 4;
       }));
       if (hidden < fewest) fewest = hidden, box_x = cx, box_y = cy;
@@ -216,12 +254,13 @@ std::string LinePlot::svg() const {
            number(box_w) + "\" height=\"" + number(box_h) +
            "\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n";
     for (size_t s = 0; s < series.size(); ++s) {
-      const char* colour = kColours[s % 8];
+      const char* colour = kColours[(series[s].colour >= 0 ? static_cast<size_t>(series[s].colour) : s) % 8];
+      std::string faint = series[s].opacity < 1 ? " opacity=\"" + number(series[s].opacity) + "\"" : "";
       double y = box_y + 14 + 16 * static_cast<double>(s);
       out += "<line x1=\"" + number(box_x + 6) + "\" y1=\"" + number(y - 4) + "\" x2=\"" +
              number(box_x + 24) + "\" y2=\"" + number(y - 4) + "\" stroke=\"" + colour +
              "\" stroke-width=\"2\"" + (series[s].dashed ? " stroke-dasharray=\"4,2\"" : "") +
-             (series[s].line ? "" : " stroke-opacity=\"0\"") + "/>\n";
+             (series[s].line ? "" : " stroke-opacity=\"0\"") + faint + "/>\n";
       if (series[s].markers)
         out += "<circle cx=\"" + number(box_x + 15) + "\" cy=\"" + number(y - 4) + "\" r=\"3\" fill=\"" +
                colour + "\"/>\n";
@@ -230,6 +269,20 @@ std::string LinePlot::svg() const {
     }
   }
   return out + "</svg>\n";
+}
+
+std::vector<std::pair<double, double>> smoothed(const std::vector<std::pair<double, double>>& points,
+                                                double window) {
+  double keep = 1 - 2 / (std::max(window, 1.0) + 1);
+  double sum = 0, weight = 0;
+  std::vector<std::pair<double, double>> out;
+  for (auto [x, y] : points) {
+    if (!std::isfinite(y)) continue;
+    sum = keep * sum + (1 - keep) * y;
+    weight = keep * weight + (1 - keep);
+    out.push_back({x, sum / weight});
+  }
+  return out;
 }
 
 void LinePlot::write(const std::filesystem::path& file) const { io::write_file_atomic(file, svg()); }

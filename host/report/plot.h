@@ -17,6 +17,8 @@ struct Series {
   bool line = true;            // join the points
   bool markers = false;        // a dot at each point
   bool dashed = false;
+  double opacity = 1;  // below 1: a faint series, e.g. raw values under their smoothed curve
+  int colour = -1;     // a palette index; -1: the series' own position
 };
 
 // a horizontal line across the plot at y, labelled at its right end
@@ -24,6 +26,12 @@ struct ReferenceLine {
   double y = 0;
   std::string label;
 };
+
+// an exponential moving average over about `window` points (alpha = 2 / (window + 1)), divided by
+// the weight it has gathered so far so the first points are not pulled towards zero (TensorBoard's
+// smoothing does the same); non-finite y values are skipped
+std::vector<std::pair<double, double>> smoothed(const std::vector<std::pair<double, double>>& points,
+                                                double window);
 
 //---- the chart ----
 

@@ -1,6 +1,11 @@
 // A minimal valid metric, compiled under several names and ABI numbers by tests/plugins.
 #include <ATen/ATen.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
 #include "wm/sdk.h"
 
 namespace {
@@ -22,6 +27,24 @@ class SampleMetric : public wm::Metric {
  private:
   double scale_, sum_ = 0;
 };
+
+#ifdef WM_TEST_ABORT_ON_LOAD
+// a static constructor that aborts, as a library missing a resource at load time might: wmhost
+// must skip the file with a message, not die with it
+[[maybe_unused]] const int aborts_on_load = [] {
+  std::fputs("aborting_metric: cannot find its license file\n", stderr);
+  std::abort();
+  return 0;
+}();
+#endif
+#ifdef WM_TEST_HANG_ON_LOAD
+// a static constructor that never returns, as one waiting on a lock or a network share might:
+// the probe's child is killed after its time and the file skipped
+[[maybe_unused]] const int hangs_on_load = [] {
+  for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+  return 0;
+}();
+#endif
 
 }  // namespace
 

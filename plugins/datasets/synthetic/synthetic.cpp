@@ -25,7 +25,8 @@ class Synthetic : public wm::Dataset {
  public:
   static wm::Schema schema() {
     wm::Schema schema;
-    schema.integer("samples", 1000, "number of clips").at_least(1)
+    // a split enumerates every clip's id: ten million is already minutes of it
+    schema.integer("samples", 1000, "number of clips").range(1, 10000000)
         .integer("frames", 8, "frames per clip").range(2, 1024)
         .integer("size", 64, "frame height and width in pixels").range(8, 1024);
     return wm::sim::add_disc_world_params(schema, 3)

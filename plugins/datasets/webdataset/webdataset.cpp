@@ -209,13 +209,14 @@ class WebDataset : public wm::Dataset {
 
   // samples with both members, from the tar headers; a corrupt shard is skipped with a warning
   void index(const std::vector<std::filesystem::path>& shards, bool every_clip) {
-    int64_t incomplete = 0, short_samples = 0;
+    int64_t incomplete = 0, short_samples = 0, unreadable_shards = 0;
     for (const auto& path : shards) {
       std::vector<wm::io::ShardSample> found;
       try {
         found = wm::io::index_shard(path);
       } catch (const wm::DataError& e) {
         wm::log().warn("webdataset: {}; skipping the shard", e.what());
+        ++unreadable_shards;
         continue;
       }
       for (auto& sample : found) {
@@ -238,6 +239,9 @@ class WebDataset : public wm::Dataset {
           clips_.push_back({at, start});
       }
     }
+    if (unreadable_shards > 0)
+      wm::log().warn("webdataset: {} of {} shard(s) skipped as unreadable (see above)",
+                     unreadable_shards, shards.size());
     if (incomplete > 0)
       wm::log().warn("webdataset: {} sample(s) lack a {} member; left out", incomplete,
                      records_only_ ? "." + records_ext_ : "." + video_ext_ + " or ." + records_ext_);

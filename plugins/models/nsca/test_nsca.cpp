@@ -540,5 +540,37 @@ TEST(NscaLethality, ShippedConfigIsValid) {
   EXPECT_THAT(output, ::testing::HasSubstr("20 runs"));
 }
 
+TEST(NscaDemos, ShippedConfigIsValid) {
+  int exit_code = 0;
+  std::string output = test::run_wmhost(std::string("validate ") + WM_TEST_SOURCE_DIR + "/configs/nsca_demos.yaml",
+                                        std::filesystem::temp_directory_path(), exit_code);
+  EXPECT_EQ(exit_code, 0) << output;
+  EXPECT_THAT(output, ::testing::HasSubstr("30 runs"));
+}
+
+TEST(NscaDemos, MiniatureComparesThePriorWithRandomInitAtEachDemoCount) {
+  // the shipped config on 3 and 4 demos, 2 seeds, 100 steps, 2 episodes, no planner
+  test::TempDir dir;
+  dir.write("demos_ci.yaml", std::string("base: ") + WM_TEST_SOURCE_DIR + "/configs/nsca_demos.yaml\n" + R"(
+global_vars: {steps: 100, episodes: 2, planner: none}
+sweep:
+  global_vars.demos: [3, 4]
+  model: ["${global_vars.arms.physics}", "${global_vars.arms.none}"]
+  seed: [0, 1]
+)");
+  int exit_code = 0;
+  std::string output = test::run_wmhost("run demos_ci.yaml --out run", dir.path(), exit_code);
+  ASSERT_EQ(exit_code, 0) << output;
+  auto analysis = dir.path() / "run" / "analysis";
+  // the seed's table: one physics-against-none row per number of demos, each with its own verdict
+  std::string compare = test::read_text(analysis / "demos_compare.csv");
+  EXPECT_THAT(compare, ::testing::HasSubstr("\n3,rollout[nsca]/success_rate,physics,none,"));
+  EXPECT_THAT(compare, ::testing::HasSubstr("\n4,rollout[nsca]/success_rate,physics,none,"));
+  std::string decision = test::read_text(analysis / "demos_decision.md");
+  EXPECT_THAT(decision, ::testing::HasSubstr("**verdict at global_vars.demos = 3: "));
+  EXPECT_THAT(decision, ::testing::HasSubstr("**verdict at global_vars.demos = 4: "));
+  EXPECT_THAT(test::read_text(analysis / "demos.md"), ::testing::HasSubstr("| 4 | none |"));
+}
+
 }  // namespace
 }  // namespace wm

@@ -33,6 +33,15 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) fail("flush");
   if (std::rename(temporary.c_str(), path.c_str()) != 0) fail("rename into");
+  // the rename itself reaches the disk only with the folder's entry: fsync the folder too
+  std::filesystem::path folder = path.parent_path().empty() ? "." : path.parent_path();
+  int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int synced = dir < 0 ? -1 : ::fsync(dir);
+  std::string reason = synced != 0 ? std::strerror(errno) : "";
+  if (dir >= 0) ::close(dir);
+  if (synced != 0)
+    throw Error("cannot sync folder " + folder.string() + " after writing " + path.string() + ": " +
+                reason);
 }
 
 }  // namespace wm::io

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "wm/error.h"
 
@@ -45,6 +46,16 @@ double number_of(const json::Value& value, size_t record, const std::string& fie
   if (value.is_bool()) return value.as_bool() ? 1.0 : 0.0;
   record_error(source, record, "field '" + field + "' is a " + type_name(value.type()) +
                                    ", expected a number");
+}
+
+// an action value: `inf`, `nan` and values whose difference overflows are a data error, so one
+// bad record skips its sample instead of poisoning a mean or a loss
+double finite_action(double value, size_t record, const std::string& field,
+                     const std::string& source) {
+  if (!std::isfinite(value))
+    record_error(source, record, "field '" + field + "' gives a non-finite action (" +
+                                     std::to_string(value) + ")");
+  return value;
 }
 
 bool is_diff(const std::string& field) {
@@ -94,17 +105,17 @@ size_t ActionFields::append_rows(const std::vector<json::Value>& records, size_t
         std::string base = field.substr(0, field.size() - 5);
         double now = number_of(field_of(records, t, base, source), t, base, source);
         double next = number_of(field_of(records, t + 1, base, source), t + 1, base, source);
-        out.push_back(next - now);
+        out.push_back(finite_action(next - now, t, field, source));
         ++row_columns;
         continue;
       }
       if (!own) record_error(source, t, "no field '" + field + "'");
       if (own->is_array()) {
         for (const auto& item : own->items())
-          out.push_back(number_of(item, t, field, source));
+          out.push_back(finite_action(number_of(item, t, field, source), t, field, source));
         row_columns += own->items().size();
       } else {
-        out.push_back(number_of(*own, t, field, source));
+        out.push_back(finite_action(number_of(*own, t, field, source), t, field, source));
         ++row_columns;
       }
     }
@@ -143,6 +154,10 @@ size_t ActionFields::append_stride_sums(const std::vector<json::Value>& records,
       double* sum = out.data() + base + step * columns;
       for (size_t c = 0; c < columns; ++c) sum[c] += row[c];
     }
+  for (size_t i = base; i < out.size(); ++i)
+    if (!std::isfinite(out[i]))
+      record_error(source, first + (i - base) / columns * stride,
+                   "the actions of one stride add up to a non-finite value");
   return columns;
 }
 

@@ -9,12 +9,18 @@
 #include <cstring>
 
 #include "wm/error.h"
+#include "wm/log.h"
 
 namespace wm::io {
 
 namespace {
 
 constexpr uint64_t kBlock = 512;
+// extended headers hold a name (and a few pax records): anything larger is corruption
+constexpr uint64_t kMaxLongName = 64 * 1024;
+constexpr uint64_t kMaxPaxHeader = 1024 * 1024;
+// the cursor once the end of the archive was reached (and reported)
+constexpr uint64_t kEnded = ~uint64_t{0};
 
 uint64_t padded(uint64_t size) { return (size + kBlock - 1) / kBlock * kBlock; }
 
@@ -54,14 +60,15 @@ uint64_t checksum(const char* block) {
   return sum;
 }
 
-// pax records "<length> <key>=<value>\n"; we need path and size
+// pax records "<length> <key>=<value>\n"; we need path and size. A length that does not fit
+// the payload ends the records (the rest is ignored, as GNU tar does)
 void apply_pax(const std::string& records, std::string& path, uint64_t& size, bool& has_size) {
   size_t pos = 0;
   while (pos < records.size()) {
     size_t space = records.find(' ', pos);
     if (space == std::string::npos) break;
     uint64_t length = std::strtoull(records.c_str() + pos, nullptr, 10);
-    if (length == 0 || pos + length > records.size()) break;
+    if (length > records.size() - pos || pos + length < space + 2) break;
     std::string record = records.substr(space + 1, pos + length - space - 2);
     size_t equals = record.find('=');
     if (equals != std::string::npos) {
@@ -70,6 +77,17 @@ void apply_pax(const std::string& records, std::string& path, uint64_t& size, bo
       if (key == "size") size = std::strtoull(value.c_str(), nullptr, 10), has_size = true;
     }
     pos += length;
+  }
+}
+
+// a buffer of `size` bytes, or a DataError naming the shard when it cannot be had
+std::string buffer_for(const std::filesystem::path& shard, uint64_t size, const std::string& what) {
+  try {
+    return std::string(static_cast<size_t>(size), '\0');
+  } catch (const std::exception& e) {  // std::bad_alloc, std::length_error
+    throw DataError(shard.string(), shard.string() + ": cannot hold " + what + " of " +
+                                        std::to_string(size) + " bytes in memory (" + e.what() +
+                                        ")");
   }
 }
 
@@ -115,11 +133,31 @@ bool TarReader::next(TarMember& member) {
   bool has_pax_size = false;
   char block[kBlock];
   for (;;) {
-    // a missing end-of-archive marker at a block boundary is tolerated, like GNU tar does
-    if (cursor_ >= file_size_) return false;
+    if (cursor_ == kEnded) return false;  // said so once already
+    // no end-of-archive marker: the archive may have been cut at a header boundary
+    if (cursor_ >= file_size_) {
+      if (cursor_ > 0)
+        log().warn("{}: ends at byte {} without an end-of-archive marker (the shard may be cut "
+                   "short; members after it are lost)", path_.string(), cursor_);
+      else
+        log().warn("{}: empty shard (0 bytes)", path_.string());
+      cursor_ = kEnded;
+      return false;
+    }
     read_exact(cursor_, block, kBlock, "a header");
-    if (all_zero(block)) return false;
-    uint64_t stored_sum = 0, size = 0;
+    if (all_zero(block)) {
+      // zero blocks end the archive only when nothing but zeros follows them
+      uint64_t zeros_from = cursor_;
+      if (!skip_zero_blocks()) {
+        if (zeros_from == 0) log().warn("{}: empty shard (no members)", path_.string());
+        cursor_ = kEnded;
+        return false;
+      }
+      log().warn("{}: zeroed header block(s) at bytes {}..{} before the end of the file; reading "
+                 "on from the next header", path_.string(), zeros_from, cursor_);
+      continue;
+    }
+    uint64_t header_at = cursor_, stored_sum = 0, size = 0;
     if (!parse_number(block + 148, 8, stored_sum) || stored_sum != checksum(block))
       throw DataError(path_.string(), path_.string() + ": corrupt tar header at byte " +
                                           std::to_string(cursor_) + " (checksum mismatch)");
@@ -128,18 +166,30 @@ bool TarReader::next(TarMember& member) {
                                           std::to_string(cursor_));
     char type = block[156];
     if (has_pax_size && (type == '0' || type == '\0' || type == '7')) size = pax_size;
+    // overflow-free: data <= file_size_ since the header block was read whole
     uint64_t data = cursor_ + kBlock;
-    if (data + size > file_size_)
+    if (size > file_size_ - data)
       throw DataError(path_.string(), path_.string() + ": truncated: member '" +
                                           field_text(block, 100) + "' needs " +
                                           std::to_string(size) + " bytes at " +
                                           std::to_string(data) + ", the file has " +
                                           std::to_string(file_size_));
     cursor_ = data + padded(size);
+    if (cursor_ <= header_at)  // cannot happen with the bound above; never loop in place
+      throw DataError(path_.string(), path_.string() + ": tar header at byte " +
+                                          std::to_string(header_at) + " does not advance");
 
     if (type == 'L' || type == 'x') {  // GNU long name, pax local header: apply to the next
-      std::string payload(size, '\0');
-      read_exact(data, payload.data(), size, "an extended header");
+      uint64_t cap = type == 'L' ? kMaxLongName : kMaxPaxHeader;
+      if (size > cap)
+        throw DataError(path_.string(), path_.string() + ": " +
+                                            (type == 'L' ? "GNU long-name" : "pax") +
+                                            " header at byte " + std::to_string(header_at) +
+                                            " holds " + std::to_string(size) +
+                                            " bytes, more than the " + std::to_string(cap) +
+                                            " a name needs (a corrupt shard)");
+      std::string payload = buffer_for(path_, size, "an extended header");
+      read_exact(data, payload.data(), payload.size(), "an extended header");
       if (type == 'L') long_name = payload.c_str();
       else apply_pax(payload, long_name, pax_size, has_pax_size);
       continue;
@@ -159,6 +209,26 @@ bool TarReader::next(TarMember& member) {
   }
 }
 
+bool TarReader::skip_zero_blocks() {
+  char block[kBlock];
+  uint64_t at = cursor_;
+  while (at < file_size_) {
+    if (file_size_ - at < kBlock) {  // a partial trailing block: zeros or not, no header fits
+      cursor_ = file_size_;
+      return false;
+    }
+    read_exact(at, block, kBlock, "a header");
+    if (!all_zero(block)) break;
+    at += kBlock;
+  }
+  if (at >= file_size_) {
+    cursor_ = file_size_;
+    return false;
+  }
+  cursor_ = at;
+  return true;
+}
+
 std::vector<TarMember> TarReader::index() {
   cursor_ = 0;
   std::vector<TarMember> members;
@@ -168,13 +238,14 @@ std::vector<TarMember> TarReader::index() {
 }
 
 std::string TarReader::read(const TarMember& member) const {
-  if (member.offset + member.size > file_size_)
+  if (member.offset > file_size_ || member.size > file_size_ - member.offset)
     throw DataError(path_.string(), path_.string() + ": truncated: member '" + member.name +
                                         "' ends at byte " +
-                                        std::to_string(member.offset + member.size) +
+                                        std::to_string(member.offset) + "+" +
+                                        std::to_string(member.size) +
                                         ", the file has " + std::to_string(file_size_));
-  std::string bytes(member.size, '\0');
-  read_exact(member.offset, bytes.data(), member.size, "member '" + member.name + "'");
+  std::string bytes = buffer_for(path_, member.size, "member '" + member.name + "'");
+  read_exact(member.offset, bytes.data(), bytes.size(), "member '" + member.name + "'");
   return bytes;
 }
 

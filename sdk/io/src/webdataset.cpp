@@ -22,8 +22,15 @@ bool numeric_range(const std::string& body, std::vector<std::string>& out) {
     return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
   if (!digits(low) || !digits(high)) return false;
+  // bounds of at most 18 digits fit in 64 bits; a range names at most a million shards
+  constexpr long long kMaxRangeNames = 1000000;
+  if (low.size() > 18 || high.size() > 18)
+    throw Error("brace range {" + body + "}: numbers of more than 18 digits");
   long long from = std::stoll(low), to = std::stoll(high);
   if (to < from) throw Error("brace range {" + body + "} runs backwards");
+  if (to - from >= kMaxRangeNames)
+    throw Error("brace range {" + body + "} names more than " + std::to_string(kMaxRangeNames) +
+                " shards");
   size_t width = low.size();
   for (long long n = from; n <= to; ++n) {
     std::string text = std::to_string(n);

@@ -38,13 +38,10 @@ FrozenFrameEncoderImpl::FrozenFrameEncoderImpl(const Params& p) : dim_(p.get<int
     if (!std::filesystem::exists(file))
       throw p.error("encoder_checkpoint", "no such file: " + file +
                                               " (train the encoder's model first, or leave the key out)");
-    NamedTensors all;
-    try {
-      all = io::load_tensors(file);  // a wmhost checkpoint
-    } catch (const std::exception&) {
-      all = io::load_state_dict(file);  // else a PyTorch state dict
-    }
-    auto weights = io::with_prefix(all, prefix);
+    // a wmhost checkpoint or any torch.save dict (nested names joined by "/"); else the state
+    // dict unwrapped from its "model", "module" or "state_dict" entry
+    auto weights = io::with_prefix(io::load_tensors(file), prefix);
+    if (weights.empty()) weights = io::with_prefix(io::load_state_dict(file), prefix);
     if (weights.empty())
       throw p.error("encoder_prefix", "no tensor in " + file + " starts with '" + prefix +
                                           "'; set encoder_prefix to the encoder's name there");

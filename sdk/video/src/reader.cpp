@@ -474,7 +474,9 @@ at::Tensor Reader::read_clip(const ClipRequest& request) {
   if (!(request.fps >= 0)) throw Error("clip fps must be >= 0, got " + std::to_string(request.fps));
   if (!(request.start >= 0)) throw Error("clip start must be >= 0 s, got " + std::to_string(request.start));
   int flags = scaler_flags(request.scaler);
-  auto [width, height] = file.output_size(request.width, request.height);
+  // plain variables: a C++17 lambda cannot capture a structured binding (clang refuses it)
+  auto [out_width, out_height] = file.output_size(request.width, request.height);
+  int64_t width = out_width, height = out_height;
 
   auto clip = at::empty({request.frames, 3, height, width}, at::kByte);
   file.times.clear();

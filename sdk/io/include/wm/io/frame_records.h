@@ -30,8 +30,8 @@ class ActionFields {
   // the column names, given a record to size array fields ("mouse.dx", "action.0", ...)
   std::vector<std::string> columns(const json::Value& record) const;
   // appends the rows of frames [first, first + frames) (frames - 1 rows, row-major) to `out`;
-  // returns the number of columns. A missing or non-numeric field throws wm::DataError naming
-  // the field and the record (`source` line n).
+  // returns the number of columns. A missing, non-numeric or non-finite (inf, nan) value throws
+  // wm::DataError naming the field and the record (`source` line n).
   size_t append_rows(const std::vector<json::Value>& records, size_t first, size_t frames,
                      const std::string& source, std::vector<double>& out) const;
   // the same rows as float32 [frames - 1, columns]

@@ -1,6 +1,9 @@
 // Tar shards without unpacking: read a shard's member list from its headers alone (seeking over
 // the data), read one member's bytes by offset, and write shards atomically. Understands ustar,
-// GNU long names and pax extended headers. A truncated or corrupt shard raises wm::DataError.
+// GNU long names and pax extended headers. A truncated or corrupt shard raises wm::DataError
+// (a size past the end of the file, a long-name header over 64 KiB, a member too large to hold in
+// memory); zero blocks before the end of the file, a shard without an end-of-archive marker and
+// an empty shard are read on with a warning in the log.
 #pragma once
 #include <cstdint>
 #include <cstdio>
@@ -43,6 +46,8 @@ class TarReader {
 
  private:
   void read_exact(uint64_t offset, char* buffer, size_t size, const std::string& what) const;
+  // moves the cursor past zero blocks; false when only zeros are left (the end of the archive)
+  bool skip_zero_blocks();
   std::filesystem::path path_;
   int fd_ = -1;
   uint64_t file_size_ = 0;
