@@ -20,6 +20,10 @@ inline constexpr size_t kMaxBaseFiles = 256;
 // values (maps, lists, scalars) one file may expand to through YAML aliases, or interpolation
 // may produce through `${}` copies
 inline constexpr size_t kMaxConfigNodes = 1000000;
+// levels of maps and lists, counting the levels each alias (`*name`) copies: the YAML reader
+// bounds nesting as written (at this many levels too), not what aliases reach, and an anchor
+// that holds its own alias (`a: &a [*a]`) nests without end
+inline constexpr size_t kMaxConfigDepth = 500;
 // links in a chain of `${}` references (a -> b -> c ...)
 inline constexpr size_t kMaxReferenceDepth = 256;
 

@@ -78,13 +78,15 @@ SourceLoc loc_of(const YAML::Mark& mark, const std::string& file) {
   return {file, mark.line + 1, mark.column + 1};
 }
 
-// yaml-cpp nodes to ConfigNodes, counting what it makes: an alias (`*name`) is a copy of its
-// anchor, so a small file can stand for billions of values ("billion laughs")
+// yaml-cpp nodes to ConfigNodes, counting what it makes and how deep: an alias (`*name`) is a
+// copy of its anchor, so a small file can stand for billions of values ("billion laughs"), for
+// nesting deeper than any file writes out, or (an anchor holding its own alias) for a loop
 class Converter {
  public:
   explicit Converter(const std::string& file) : file_(file) {}
 
-  ConfigNode convert(const YAML::Node& node) {
+  // `depth`: the levels of maps and lists above `node`, plus one
+  ConfigNode convert(const YAML::Node& node, size_t depth = 1) {
     ConfigNode out;
     out.loc = loc_of(node.Mark(), file_);
     if (++made_ > kMaxConfigNodes)
@@ -92,6 +94,12 @@ class Converter {
                         "the file expands to more than " + std::to_string(kMaxConfigNodes) +
                             " values (each alias `*name` copies what its anchor holds); "
                             "write the values out or use fewer nested aliases");
+    if (depth > kMaxConfigDepth)
+      throw ConfigError(out.loc, "",
+                        "maps and lists nested too deeply: more than " +
+                            std::to_string(kMaxConfigDepth) +
+                            " levels, counting the levels each alias `*name` copies (an anchor "
+                            "that holds its own alias nests without end)");
     switch (node.Type()) {
       case YAML::NodeType::Undefined:
       case YAML::NodeType::Null:
@@ -104,10 +112,10 @@ class Converter {
         break;
       case YAML::NodeType::Sequence:
         out.type = ConfigNode::Type::Sequence;
-        for (const auto& item : node) out.items.push_back(convert(item));
+        for (const auto& item : node) out.items.push_back(convert(item, depth + 1));
         break;
       case YAML::NodeType::Map:
-        convert_map(node, out);
+        convert_map(node, depth, out);
         break;
     }
     return out;
@@ -115,7 +123,7 @@ class Converter {
 
  private:
   // keys in file order; a repeated key is an error (a hash of the keys seen keeps this linear)
-  void convert_map(const YAML::Node& node, ConfigNode& out) {
+  void convert_map(const YAML::Node& node, size_t depth, ConfigNode& out) {
     out.type = ConfigNode::Type::Map;
     std::unordered_map<std::string, int> first_line;
     for (const auto& entry : node) {
@@ -128,7 +136,7 @@ class Converter {
         throw ConfigError(key_loc, key,
                           "duplicate key (first given at line " + std::to_string(earlier->second) +
                               ")");
-      out.entries.emplace_back(key, convert(entry.second));
+      out.entries.emplace_back(key, convert(entry.second, depth + 1));
       // a key with an empty value has no mark of its own: point at the key
       if (out.entries.back().second.loc.line == 0) out.entries.back().second.loc = key_loc;
     }
@@ -194,10 +202,27 @@ bool looks_binary(const std::string& text) {
 
 std::string mebibytes(std::uintmax_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
-}  // namespace
+// the file's bytes, read into a buffer of its stated size plus one: a file that grew since it
+// was sized is read on (the buffer doubling), stopping one byte past the limit
+std::string read_bounded(std::ifstream& in, std::uintmax_t stated_size) {
+  constexpr size_t kLimit = kMaxConfigFileBytes;
+  std::string text(static_cast<size_t>(std::min<std::uintmax_t>(stated_size, kLimit)) + 1, '\0');
+  size_t got = 0;
+  while (in && got < text.size()) {
+    in.read(text.data() + got, static_cast<std::streamsize>(text.size() - got));
+    got += static_cast<size_t>(in.gcount());
+    if (got == text.size() && text.size() <= kLimit)
+      text.resize(std::min(text.size() * 2, kLimit + 1));
+  }
+  text.resize(got);
+  return text;
+}
 
-std::string config_file_problem(const std::filesystem::path& path) {
+// what keeps `path` from being read as a config file ("" when nothing does); its size goes to
+// `size` (the limit when it cannot be had)
+std::string file_problem(const std::filesystem::path& path, std::uintmax_t& size) {
   namespace fs = std::filesystem;
+  size = kMaxConfigFileBytes;
   std::error_code error;
   fs::file_status status = fs::status(path, error);
   if (status.type() == fs::file_type::not_found) return path.string() + ": no such file";
@@ -207,22 +232,30 @@ std::string config_file_problem(const std::filesystem::path& path) {
   if (!fs::is_regular_file(status))
     return path.string() + " is not a regular file (a device, FIFO or socket); config files "
                            "must be plain files";
-  std::uintmax_t size = fs::file_size(path, error);
-  if (!error && size > kMaxConfigFileBytes)
+  std::uintmax_t stated = fs::file_size(path, error);
+  if (error) return "";
+  size = stated;
+  if (size > kMaxConfigFileBytes)
     return path.string() + " is larger than " + mebibytes(kMaxConfigFileBytes) + " (" +
            std::to_string(size) + " bytes); config files are at most that";
   return "";
 }
 
+}  // namespace
+
+std::string config_file_problem(const std::filesystem::path& path) {
+  std::uintmax_t size = 0;
+  return file_problem(path, size);
+}
+
 ConfigNode load_yaml_file(const std::filesystem::path& path) {
-  std::string problem = config_file_problem(path);
+  std::uintmax_t size = 0;
+  std::string problem = file_problem(path, size);
   if (!problem.empty()) throw Error(problem);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot read " + path.string() + ": not readable");
   // at most one byte past the limit: a file that grew since it was checked is refused too
-  std::string text(kMaxConfigFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
+  std::string text = read_bounded(in, size);
   if (in.bad()) throw Error("cannot read " + path.string() + ": read error");
   if (text.size() > kMaxConfigFileBytes)
     throw Error(path.string() + " is larger than " + mebibytes(kMaxConfigFileBytes) +

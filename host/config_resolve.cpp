@@ -171,6 +171,20 @@ class Interpolator {
   explicit Interpolator(ConfigNode& root) : root_(root) {}
 
   void resolve(ConfigNode& node, const std::string& path) {
+    // levels of maps and lists, plus one per reference being followed: a `${}` copy puts a whole
+    // tree at its use site, so copies of deeply nested values could stack without end
+    if (depth_ >= kMaxConfigDepth + kMaxReferenceDepth)
+      throw ConfigError(node.loc, path,
+                        "values nested more than " +
+                            std::to_string(kMaxConfigDepth + kMaxReferenceDepth) +
+                            " levels deep through ${} copies of nested maps and lists");
+    ++depth_;
+    resolve_nested(node, path);
+    --depth_;
+  }
+
+ private:
+  void resolve_nested(ConfigNode& node, const std::string& path) {
     if (node.is_scalar()) {
       if (!node.interpolated) resolve_scalar(node, path);
     } else if (node.is_map()) {
@@ -181,7 +195,6 @@ class Interpolator {
     }
   }
 
- private:
   // one pass over the text, left to right: what a reference puts in (an environment variable's
   // value, another key's text) is never scanned again, so `${env:X}` holding "${env:X}" is text
   void resolve_scalar(ConfigNode& node, const std::string& path) {
@@ -313,6 +326,7 @@ class Interpolator {
   std::vector<std::string> stack_;  // the references being resolved, outermost first
   std::string origin_;              // the key whose value started them
   size_t copied_ = 0;               // values made by whole-value copies
+  size_t depth_ = 0;                // resolve() calls in progress (levels plus links)
 };
 
 }  // namespace

@@ -297,7 +297,7 @@ std::string bind_step_name(ConfigNode& params, const std::string& key_path) {
   std::string label = named->is_scalar() ? named->scalar : "";
   if (label.find_first_of("[]") != std::string::npos || !name_problem(label).empty())
     throw ConfigError(named->loc, key_path + ".name",
-                      "expected a label without '[', ']' or '/' or control characters (it names "
+                      "expected a label without '[', ']', '/' or control characters (it names "
                       "the step's summary values, e.g. name: ood gives evaluate[ood]/psnr)");
   params.erase("name");
   return label;
@@ -395,7 +395,7 @@ Experiment validate_experiment(const ConfigNode& resolved, PluginRegistry& regis
       if (std::string issue = name_problem(key); !issue.empty())
         throw ConfigError(node.loc, "data." + key,
                           "the entry's name " + issue + "; it labels summary values "
-                              "(evaluate[NAME]/psnr): use letters, digits, '_' or '-'");
+                              "(evaluate[NAME]/psnr): any name without '/' or control characters");
       experiment.data.emplace(key, bind_data(node, "data." + key, registry, data_names, run_dir));
     }
   }

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include "wm/abi.h"
@@ -86,6 +87,8 @@ size_t run_child(const std::vector<std::filesystem::path>& files, size_t first,
     return files.size();
   }
   if (child == 0) {
+    // the host's stop handlers are not the child's: a signal ends it as it would end any process
+    for (int stop : {SIGINT, SIGTERM, SIGHUP}) ::signal(stop, SIG_DFL);
     ::close(status_pipe[0]), ::close(output_pipe[0]);
     ::dup2(output_pipe[1], STDOUT_FILENO);
     ::dup2(output_pipe[1], STDERR_FILENO);
@@ -136,7 +139,9 @@ size_t run_child(const std::vector<std::filesystem::path>& files, size_t first,
   int wait_status = 0;
   while (::waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
   }
-  bool clean = !hung && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+  // clean: every file announced done (a constructor calling exit(0) ends the child early)
+  bool clean = !hung && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0 &&
+               done == files.size();
   if (clean || started < 0) return std::max(done, clean ? files.size() : done);
 
   std::string printed = tail_of(output);
@@ -209,6 +214,16 @@ void add_to_cache(const std::filesystem::path& cache, const std::vector<std::str
 
 }  // namespace
 
+// a forked child may only run code such as dlopen and malloc when the parent had one thread
+// (another thread may hold a lock the child would wait on forever): a process that already has
+// threads (a program embedding the host) loads its plugins directly
+static bool single_threaded() {
+  std::error_code error;
+  auto tasks = std::filesystem::directory_iterator("/proc/self/task", error);
+  if (error) return false;
+  return std::distance(tasks, std::filesystem::directory_iterator()) == 1;
+}
+
 bool plugin_probe_enabled() {
   const char* setting = std::getenv("WMHOST_PLUGIN_PROBE");
   return !setting || std::string(setting) != "0";
@@ -218,7 +233,7 @@ std::vector<PluginProbe> probe_plugin_files(const std::vector<std::filesystem::p
                                             int seconds_per_file) {
   std::vector<PluginProbe> probes;
   for (const auto& file : files) probes.push_back({file, ""});
-  if (!plugin_probe_enabled()) return probes;
+  if (!plugin_probe_enabled() || !single_threaded()) return probes;
   // only files not seen loading cleanly before
   auto cache = cache_file();
   auto known = cache.empty() ? std::set<std::string>() : read_cache(cache);

@@ -19,7 +19,8 @@ struct PluginProbe {
 // schema), restarting the child after a file that killed it. A file that takes longer than
 // `seconds_per_file` is killed and reported as hanging. Files that loaded cleanly are remembered
 // by identity (device, inode, size, mtime) in $XDG_CACHE_HOME/wmhost/plugin_probes (default
-// ~/.cache/wmhost/) and not probed again until they change. Off when WMHOST_PLUGIN_PROBE=0.
+// ~/.cache/wmhost/) and not probed again until they change. Off when WMHOST_PLUGIN_PROBE=0, and in
+// a process that already runs other threads (forking it is not safe): there files load directly.
 std::vector<PluginProbe> probe_plugin_files(const std::vector<std::filesystem::path>& files,
                                             int seconds_per_file = 60);
 

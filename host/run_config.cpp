@@ -48,6 +48,11 @@ bool any_resume(const Experiment& experiment, bool force_only) {
   return false;
 }
 
+// the diff so far ends with a "..." line (every other line starts with two marker characters)
+bool ends_with_gap(const std::string& diff) {
+  return diff.size() >= 5 && diff.compare(diff.size() - 5, 5, "\n...\n") == 0;
+}
+
 }  // namespace
 
 bool wants_resume(const Experiment& experiment) { return any_resume(experiment, false); }
@@ -77,7 +82,7 @@ std::string line_diff(const std::string& before, const std::string& after) {
     for (size_t d = (k >= 2 ? k - 2 : 0); d <= std::min(out.size() - 1, k + 2); ++d)
       near = near || out[d][0] != ' ';
     if (near) text += out[k] + "\n";
-    else if (!text.empty() && text.compare(text.size() - 4, 4, "...\n") != 0) text += "...\n";
+    else if (!text.empty() && !ends_with_gap(text)) text += "...\n";
   }
   return text;
 }

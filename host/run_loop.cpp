@@ -1,7 +1,9 @@
 #include "run_loop.h"
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "analysis/analysis.h"
 #include "config_resolve.h"
@@ -10,6 +12,7 @@
 #include "run_lock.h"
 #include "run_signals.h"
 #include "wm/io/atomic_file.h"
+#include "wm/io/json.h"
 #include "wm/log.h"
 
 namespace wm {
@@ -104,31 +107,78 @@ int run_single(const Experiment& experiment, PluginRegistry& registry,
   return run_analysis(experiment, root);
 }
 
-// every point in its own folder under root; a point that finished earlier is skipped, the
-// summary is rewritten after each point
-int run_sweep(const Plan& plan, PluginRegistry& registry, const std::filesystem::path& root) {
+//---- sweeps ----
+
+// a sweep point stopped on purpose or killed (status.json says `stopped`, or there is none)
+bool interrupted_point(const std::filesystem::path& dir) {
+  if (!unfinished_run(dir)) return false;
+  std::ifstream in(dir / "status.json");
+  if (!in) return true;
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    io::json::Value parsed = io::json::parse(text.str(), (dir / "status.json").string());
+    const io::json::Value* status = parsed.find("status");
+    return status && status->is_string() && status->as_string() == "stopped";
+  } catch (const Error&) {
+    return false;  // unreadable: the point starts over
+  }
+}
+
+// a word as the shell reads it back: bare when it is plain, else in single quotes
+std::string shell_word(const std::string& word) {
+  if (!word.empty() &&
+      word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                             "_-+=.,:/@%") == std::string::npos)
+    return word;
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// the command that continues a stopped sweep in `root`: this one, with --out root
+std::string continue_command(const Options& options, const std::filesystem::path& root) {
+  if (options.command != "run") return "the same command with --out " + shell_word(root.string());
+  std::string command = "wmhost run";
+  for (const auto& arg : options.args) command += " " + shell_word(arg);
+  for (const auto& dir : options.plugin_dirs) command += " --plugin-path " + shell_word(dir);
+  if (options.verbose) command += " --verbose";
+  return command + " --out " + shell_word(root.string());
+}
+
+// every point in its own folder under root; a point that finished earlier is skipped, one that
+// was stopped or killed continues from its checkpoints when its train steps say `resume: true`
+// (else it starts over); the summary is rewritten after each point
+int run_sweep(const Plan& plan, const Options& options, PluginRegistry& registry,
+              const std::filesystem::path& root) {
   io::write_file_atomic(root / "sweep.yaml", to_yaml(plan.experiments.front().resolved));
   std::vector<RunOutcome> outcomes;
   int failures = 0;
   for (size_t i = 0; i < plan.points.size(); ++i) {
     const auto& point = plan.points[i];
+    const std::filesystem::path dir = root / point.name;
     RunOutcome outcome;
-    if (read_finished(root / point.name, outcome)) {
+    if (read_finished(dir, outcome)) {
       log().info("sweep point {}/{} {}: finished earlier, skipped", i + 1, plan.points.size(),
                  point.name);
     } else {
-      log().info("sweep point {}/{}: {}", i + 1, plan.points.size(), point.name);
-      std::filesystem::remove_all(root / point.name);  // an interrupted attempt starts over
-      outcome = execute_run(plan.experiments[i], registry, root / point.name);
+      bool continues = wants_resume(plan.experiments[i]) && interrupted_point(dir);
+      log().info("sweep point {}/{}: {}{}", i + 1, plan.points.size(), point.name,
+                 continues ? " (resuming)" : "");
+      if (!continues) std::filesystem::remove_all(dir);
+      outcome = execute_run(plan.experiments[i], registry, dir);
     }
     failures += outcome.ok ? 0 : 1;
+    bool stopped = outcome.stopped;
     outcomes.push_back(std::move(outcome));
     write_summary(root, std::vector<SweepPoint>(plan.points.begin(), plan.points.begin() + i + 1),
                   outcomes);
-    // a stop signal ends the sweep after the point it stopped; running it again continues
-    if (stop_requested()) {
-      std::cout << "sweep stopped by " << stop_signal_name() << " at point " << point.name
-                << "; run the same command again to continue\n";
+    // a stopped point (stop_after_steps, a signal) ends the sweep; the printed command continues it
+    if (stopped || stop_requested()) {
+      std::cout << "sweep stopped"
+                << (stop_requested() ? " by " + stop_signal_name() : std::string())
+                << " at point " << point.name << "; continue it with:\n  "
+                << continue_command(options, root) << "\n";
       return 3;
     }
   }
@@ -178,7 +228,7 @@ int run_plan(const Plan& plan, const Options& options, PluginRegistry& registry)
   // one process per folder; SIGTERM, SIGINT and SIGHUP stop the run at a step boundary (exit 3)
   RunFolderLock lock(root);
   install_stop_signals();
-  return plan.is_sweep ? run_sweep(plan, registry, root)
+  return plan.is_sweep ? run_sweep(plan, options, registry, root)
                        : run_single(plan.experiments.front(), registry, root);
 }
 

@@ -9,7 +9,7 @@
 # report, a leak, an input running longer than 5 s or one needing more than 2 GB is saved, and
 # fuzzing starts again for the time left (at most 10 times per target).
 #   corpus     build-asan/fuzz-corpus/<target>/    grown here, kept between runs, outside git
-#   seeds      build-asan/fuzz-seeds/<target>/     remade each run by fuzz/make_seeds.py (read only)
+#   seeds      build-asan/fuzz-seeds/<name>/       remade each run by fuzz/make_seeds.py (<name>: the target without fuzz_)
 #   findings   build-asan/fuzz-findings/<target>/  crash-*, leak-*, timeout-*, oom-* inputs
 #   logs       build-asan/fuzz-logs/<target>.log
 # Exit status: 0 when no target found anything, 1 otherwise.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# python/wmhost reads a run (issue 18, item 8): a tiny experiment (train 20 steps with two
+# python/wmhost reads a run: a tiny experiment (train 20 steps with two
 # checkpoints, evaluate, collect 3 disc_push episodes into 2 shards, about 20 seconds), then
 # tests/python/test_reader.py reads its config, metrics, tables, checkpoints and shards with
 # Debian's python3 and PYTHONPATH=python, the package as it is in the tree.

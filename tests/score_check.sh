@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `wmhost score` against `evaluate` on the same frames (issue 18, item 10). Three lossless clips
+# `wmhost score` against `evaluate` on the same frames. Three lossless clips
 # of 9 frames (ffmpeg's testsrc2, FFV1 RGB, so decoding returns exactly the frames encoded) are
 # scored two ways: `evaluate` of copy_last (gap 1) over a manifest of the clips, which compares
 # frames 0..7 with frames 1..8, and `wmhost score` of two folders holding exactly those frames

@@ -1,11 +1,15 @@
-// Hostile configs: every input that once crashed, hung or confused wmhost (issue 21) is refused
-// in bounded time with a one-line ConfigError, never a signal. Subprocess tests run the real
-// binary under `timeout 20`, so a regression fails the test instead of hanging it.
+// Hostile configs: inputs that could crash, hang or confuse a config reader (huge, recursive,
+// endless or odd files and values) are refused in bounded time with a one-line ConfigError, never
+// a signal. Subprocess tests run the real binary under `timeout 20`, so a regression fails the
+// test instead of hanging it.
 // WM_TEST_WMHOST_UNDER_TEST=/path/to/wmhost runs them against another build (an older one,
 // to see each fail there).
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include <chrono>
+#include <fstream>
 
 #include "config_limits.h"
 #include "config_node.h"
@@ -32,22 +36,19 @@ const char* wmhost_binary() {
 struct Outcome {
   int code;  // the exit code; 124 when `timeout` stopped it, 128 + n for signal n
   std::string output;
-  double seconds;
 };
 
 // `wmhost <command>` in `dir`, stopped after 20 s
 Outcome wmhost(const TempDir& dir, const std::string& command_line, const std::string& env = "") {
   std::string command = "cd '" + dir.path().string() + "' && " + env + " timeout 20 '" +
                         wmhost_binary() + "' " + command_line + " 2>&1";
-  auto start = std::chrono::steady_clock::now();
   std::string output;
   FILE* pipe = popen(command.c_str(), "r");
   char chunk[4096];
   while (size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
   int status = pclose(pipe);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return {code, output, seconds};
+  return {code, output};
 }
 
 Outcome validate(const TempDir& dir, const std::string& file, const std::string& env = "") {
@@ -120,7 +121,67 @@ TEST(ConfigBounds, AliasBillionLaughsIsRefused) {
   dir.write("exp.yaml", experiment(laughs));
   Outcome outcome = validate(dir, "exp.yaml");
   expect_config_error(outcome, "more than " + std::to_string(kMaxConfigNodes) + " values");
-  EXPECT_LT(outcome.seconds, 10);
+}
+
+// `levels` nested lists around `inner`
+std::string nested(size_t levels, const std::string& inner) {
+  return std::string(levels, '[') + inner + std::string(levels, ']');
+}
+
+TEST(ConfigBounds, SelfReferencingAliasIsAConfigError) {
+  // the reader registers an anchor before reading what it holds: each is a loop
+  for (const char* loop : {"a: &a [*a]\n", "b: &b {c: *b}\n", "d: &d [1, [2, *d]]\n"}) {
+    EXPECT_THROW(parse_yaml(loop, "exp.yaml"), ConfigError) << loop;
+    std::string error = error_of([&] { parse_yaml(loop, "exp.yaml"); });
+    EXPECT_THAT(error, HasSubstr("exp.yaml:1:")) << loop;
+    EXPECT_THAT(error, HasSubstr("more than " + std::to_string(kMaxConfigDepth) + " levels"));
+  }
+  TempDir dir;
+  dir.write("exp.yaml", experiment("global_vars:\n  a: &a [*a]\n"));
+  Outcome outcome = validate(dir, "exp.yaml");
+  expect_config_error(outcome, "exp.yaml:9:6: ");
+  EXPECT_THAT(outcome.output, HasSubstr("nested too deeply"));
+}
+
+TEST(ConfigBounds, DeepNestingReachedThroughAliasesIsRefused) {
+  // 40 anchors, each 450 levels as written (within the reader's bound) around the one before
+  TempDir dir;
+  std::string chain = "global_vars:\n  l0: &l0 " + nested(450, "1") + "\n";
+  for (int i = 1; i < 40; ++i)
+    chain += "  l" + std::to_string(i) + ": &l" + std::to_string(i) + " " +
+             nested(450, "*l" + std::to_string(i - 1)) + "\n";
+  dir.write("exp.yaml", experiment(chain));
+  Outcome outcome = validate(dir, "exp.yaml");
+  expect_config_error(outcome, "exp.yaml:");
+  EXPECT_THAT(outcome.output,
+              HasSubstr("nested too deeply: more than " + std::to_string(kMaxConfigDepth)));
+}
+
+TEST(ConfigBounds, DeepNestingReachedThroughCopiesIsRefused) {
+  // 200 `${}` copies, each 450 levels as written around the one before: no alias, no cycle
+  TempDir dir;
+  std::string chain = "global_vars:\n  v0: " + nested(450, "1") + "\n";
+  for (int i = 1; i < 200; ++i)
+    chain += "  v" + std::to_string(i) + ": " +
+             nested(450, "'${global_vars.v" + std::to_string(i - 1) + "}'") + "\n";
+  dir.write("exp.yaml", experiment(chain));
+  Outcome outcome = validate(dir, "exp.yaml");
+  expect_config_error(outcome, "exp.yaml:");
+  EXPECT_THAT(outcome.output, HasSubstr("levels deep through ${} copies of nested maps and lists"));
+}
+
+TEST(ConfigBounds, NestingThroughAliasesIsCountedUpToTheCap) {
+  // the top map, `outer` lists, the alias's `inner` lists, then the value: kMaxConfigDepth levels
+  size_t inner = (kMaxConfigDepth - 2) / 2, outer = kMaxConfigDepth - 2 - inner;
+  auto text = [&](size_t outer_levels) {
+    return "a: &a " + nested(inner, "1") + "\nb: " + nested(outer_levels, "*a") + "\n";
+  };
+  ConfigNode root = parse_yaml(text(outer), "exp.yaml");
+  const ConfigNode* node = find_path(root, "b");
+  for (size_t level = 0; level < outer + inner; ++level) node = &node->items.at(0);
+  EXPECT_EQ(node->scalar, "1");
+  EXPECT_THAT(error_of([&] { parse_yaml(text(outer + 1), "exp.yaml"); }),
+              HasSubstr("more than " + std::to_string(kMaxConfigDepth) + " levels"));
 }
 
 TEST(ConfigBounds, CopyBillionLaughsIsRefused) {
@@ -161,6 +222,39 @@ TEST(ConfigBounds, FolderIsNamedAsAFolder) {
   Outcome outcome = validate(dir, "configs");
   expect_config_error(outcome, "configs is a folder, not a YAML file");
   EXPECT_THAT(outcome.output, Not(HasSubstr("got empty")));
+}
+
+// the address space this process holds now, in bytes
+size_t address_space_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  size_t pages = 0;
+  statm >> pages;
+  return pages * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+TEST(ConfigBounds, SmallFileIsReadInABufferOfItsOwnSize) {
+  // a child allowed 8 MiB more address space than it holds reads a small file: a buffer sized
+  // by the limit (16 MiB) would not fit there
+  TempDir dir;
+  auto file = dir.write("exp.yaml", experiment());
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    rlim_t room = address_space_bytes() + (8u << 20);
+    rlimit limit{room, room};
+    if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(5);
+    try {
+      _exit(load_yaml_file(file).find("experiment") ? 0 : 4);
+    } catch (const std::bad_alloc&) {
+      _exit(3);
+    } catch (...) {
+      _exit(4);
+    }
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "3: the read needed more than 8 MiB (std::bad_alloc)";
 }
 
 TEST(ConfigBounds, OversizedFileIsRefused) {
@@ -218,7 +312,6 @@ TEST(ConfigBounds, HugeSweepIsRefusedBeforeExpanding) {
   Outcome outcome = validate(dir, "exp.yaml");
   expect_config_error(outcome, "sweep: 1000000 points");
   EXPECT_THAT(outcome.output, HasSubstr("at most " + std::to_string(kMaxSweepPoints)));
-  EXPECT_LT(outcome.seconds, 10);
 }
 
 TEST(ConfigBounds, SampleCountThatCannotBeEnumeratedIsRefused) {
@@ -229,15 +322,15 @@ TEST(ConfigBounds, SampleCountThatCannotBeEnumeratedIsRefused) {
   expect_config_error(validate(dir, "exp.yaml"), "data.train.params.samples: must be in [1, ");
 }
 
-TEST(ConfigBounds, HundredThousandKeyMapIsFast) {
+TEST(ConfigBounds, ThreeHundredThousandKeyMapValidatesBeforeTheTimeout) {
+  // a duplicate-key check that compares every pair would take minutes here (a 100,000-key map
+  // took 22 s that way) and be stopped by the 20 s timeout; by hash it is a few seconds
   TempDir dir;
   std::string keys = "global_vars:\n";
-  for (int i = 0; i < 100000; ++i) keys += "  k" + std::to_string(i) + ": " + std::to_string(i) + "\n";
+  for (int i = 0; i < 300000; ++i) keys += "  k" + std::to_string(i) + ": " + std::to_string(i) + "\n";
   dir.write("exp.yaml", experiment(keys));
   Outcome outcome = validate(dir, "exp.yaml");
   EXPECT_EQ(outcome.code, 0) << outcome.output;
-  EXPECT_LT(outcome.seconds, 8);
-  std::cout << "100,000-key map validated in " << outcome.seconds << " s\n";
 }
 
 TEST(ConfigBounds, DuplicateKeyInALargeMapIsStillFound) {
@@ -315,9 +408,18 @@ TEST(ConfigBounds, MetricAndDataNamesWithSlashOrControlCharactersAreRefused) {
   config.replace(config.find("  train:"), 8, "  \"tr\\x01ain\":");
   dir.write("exp.yaml", config);
   expect_config_error(validate(dir, "exp.yaml"), "control character");
+
+  // the message names what is refused, and only that
+  config = experiment();
+  config.replace(config.find("  train:"), 8, "  \"a/b\":");
+  dir.write("exp.yaml", config);
+  Outcome outcome = validate(dir, "exp.yaml");
+  expect_config_error(outcome, "data.a/b: the entry's name holds a '/'");
+  EXPECT_THAT(outcome.output, HasSubstr("any name without '/' or control characters"));
+  EXPECT_THAT(outcome.output, Not(HasSubstr("use letters, digits")));
 }
 
-//---- messages that used to be a library's ----
+//---- messages of wmhost, not of a library (stoul, bad file) ----
 
 TEST(ConfigBounds, HugeListIndexOverrideIsAnUnknownKeyNotStoul) {
   TempDir dir;

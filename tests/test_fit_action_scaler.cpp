@@ -171,19 +171,6 @@ TEST(FitActionScaler, WarnsOnConstantDimensionsAndSkipsCorruptSamples) {
   EXPECT_EQ(io::ActionScaler::load(dir.path() / "run/action_scaler.yaml").count, 5 * 9);
 }
 
-// wmhost under `timeout`: a procedure that loops forever is killed (exit 137) instead of hanging
-std::string run_wmhost_within(int seconds, const std::string& args, const fs::path& cwd, int& code) {
-  std::string command = "cd '" + cwd.string() + "' && timeout -s KILL " + std::to_string(seconds) +
-                        " '" + WM_TEST_WMHOST + "' " + args + " 2>&1";
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  char chunk[4096];
-  while (size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
-  int status = pclose(pipe);
-  code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return output;
-}
-
 TEST(FitActionScaler, SizeFieldThatWrapsSkipsTheShardInsteadOfLooping) {
   test::TempDir dir;
   fs::create_directories(dir.path() / "shards");
@@ -205,7 +192,7 @@ TEST(FitActionScaler, SizeFieldThatWrapsSkipsTheShardInsteadOfLooping) {
   std::ofstream(dir.path() / "shards/shard-000001.tar", std::ios::binary).write(bytes.data(), bytes.size());
   dir.write("exp.yaml", experiment("action_fields: \"mouse.dx, mouse.dy\", holdout: 0"));
   int code;
-  std::string output = run_wmhost_within(120, "run exp.yaml --out run", dir.path(), code);
+  std::string output = test::run_wmhost("run exp.yaml --out run", dir.path(), code, 120);
   ASSERT_EQ(code, 0) << output;
   EXPECT_THAT(output, HasSubstr("shard-000001.tar: truncated: member 'clip9.mp4' needs 18446744073709551104 bytes"));
   EXPECT_THAT(output, HasSubstr("skipped 1 unreadable sample(s)"));
@@ -224,7 +211,7 @@ TEST(FitActionScaler, NonFiniteActionsSkipTheSampleAndAreCounted) {
   }
   dir.write("exp.yaml", experiment("action_fields: \"mouse.dx, mouse.dy\", holdout: 0"));
   int code;
-  std::string output = run_wmhost_within(120, "run exp.yaml --out run", dir.path(), code);
+  std::string output = test::run_wmhost("run exp.yaml --out run", dir.path(), code, 120);
   ASSERT_EQ(code, 0) << output;
   EXPECT_THAT(output, HasSubstr("inf.jsonl record 2: field 'mouse.dx' gives a non-finite action"));
   EXPECT_THAT(output, HasSubstr("skipped 1 unreadable sample(s)"));

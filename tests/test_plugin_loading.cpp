@@ -169,6 +169,15 @@ TEST(PluginLoading, AbortingStaticConstructorIsSkippedNamingTheFile) {
               HasSubstr("wm_aborting_metric.so: its code crashed while loading: SIGABRT"));
 }
 
+TEST(PluginLoading, StaticConstructorEndingTheProcessWithStatusZeroIsSkipped) {
+  std::string dir = WM_TEST_BROKEN_PLUGIN_DIR;
+  PluginRegistry registry({dir + "/exiting", dir + "/good"});
+  ASSERT_EQ(registry.broken().size(), 1u);
+  EXPECT_THAT(registry.broken()[0].reason,
+              HasSubstr("wm_exiting_metric.so: its code ended the process while loading (exit 0)"));
+  EXPECT_NO_THROW(registry.get(Kind::Metric, "sample_metric"));
+}
+
 TEST(PluginLoading, HangingStaticConstructorIsKilledAfterItsTimeAndSkipped) {
   std::string dir = WM_TEST_BROKEN_PLUGIN_DIR;
   std::vector<std::filesystem::path> files = {dir + "/hanging/wm_hanging_metric.so",
@@ -200,24 +209,13 @@ TEST(PluginLoading, SymlinkLoopAndDanglingLinkAreSkipped) {
   EXPECT_THAT(reasons, HasSubstr("wm_gone.so: a link to a file that does not exist"));
 }
 
-// wmhost under `timeout`, stdout and stderr together: a crash shows as its signal's exit code
-int wmhost_within(int seconds, const std::string& args, const std::filesystem::path& cwd,
-                  std::string& output) {
-  std::string command = "cd '" + cwd.string() + "' && timeout -s KILL " + std::to_string(seconds) +
-                        " '" + WM_TEST_WMHOST + "' " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  char chunk[4096];
-  while (size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
-  int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 TEST(PluginLoadingCli, CommandsSurviveAPluginFolderWithAnAbortingLibrary) {
   test::TempDir dir;
   std::string broken_dir = WM_TEST_BROKEN_PLUGIN_DIR;
-  std::string output;
-  int code = wmhost_within(120, "list metrics --plugin-path " + broken_dir + "/aborting --plugin-path " +
-                                    broken_dir + "/stray_abort", dir.path(), output);
+  int code = 0;
+  std::string output = test::run_wmhost("list metrics --plugin-path " + broken_dir +
+                                            "/aborting --plugin-path " + broken_dir + "/stray_abort",
+                                        dir.path(), code, 120);
   EXPECT_EQ(code, 0) << output;
   EXPECT_THAT(output, HasSubstr("psnr"));
   EXPECT_THAT(output, HasSubstr("wm_aborting_metric.so: its code crashed while loading: SIGABRT"));
@@ -233,8 +231,8 @@ TEST(PluginLoadingCli, ValidatingAYamlThatNamesANonPluginLibraryRunsNoCodeOfIt) 
                         "model: {plugin: copy_last}\n"
                         "metrics: [{plugin: " + stray + "}]\n"
                         "procedure: [evaluate: {data: train}]\n");
-  std::string output;
-  int code = wmhost_within(120, "validate exp.yaml", dir.path(), output);
+  int code = 0;
+  std::string output = test::run_wmhost("validate exp.yaml", dir.path(), code, 120);
   EXPECT_EQ(code, 2) << output;
   EXPECT_THAT(output, HasSubstr("wm_stray_abort.so: not a wmhost plugin"));
   EXPECT_THAT(output, Not(HasSubstr("this library's code ran")));

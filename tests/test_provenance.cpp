@@ -74,7 +74,8 @@ print('compiler', p['wmhost']['compiler'].split()[0] in ('gcc', 'clang'))
   EXPECT_THAT(checked, HasSubstr("threads 1 1 True\n"));
   EXPECT_THAT(checked, HasSubstr("environment ['CUDA_VISIBLE_DEVICES', 'HOME', 'MKL_NUM_THREADS', "
                                  "'OMP_NUM_THREADS', 'OMP_WAIT_POLICY', 'WMHOST_PLUGIN_PATH', "
-                                 "'WMHOST_WEIGHTS', 'WM_PYTHON', 'WM_SCRIPTS_DIR']\n"));
+                                 "'WMHOST_PLUGIN_PROBE', 'WMHOST_WEIGHTS', 'WM_PYTHON', "
+                                 "'WM_SCRIPTS_DIR', 'XDG_CACHE_HOME']\n"));
   EXPECT_THAT(checked, HasSubstr("compiler True\n"));
 }
 

@@ -2,7 +2,8 @@
 // resume continues bit-identically; a run killed twice and resumed writes the same metrics.jsonl
 // as an uninterrupted one; a run folder is locked; a resume with a changed config is refused
 // (recorded with resume: force); collect and fit_action_scaler refuse to overwrite; metric names
-// that would share a key are refused; a failed metrics write fails the run.
+// that would share a key are refused; a failed metrics write fails the run; a stopped sweep point
+// continues where it stopped.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "report/metrics_log.h"
+#include "run_config.h"
 #include "test_support.h"
 #include "wm/io/checkpoint.h"
 #include "wm/io/json.h"
@@ -206,6 +208,26 @@ TEST(RunSafety, KilledTwiceAndResumedWritesTheUninterruptedMetrics) {
   EXPECT_EQ(read_text(run / "status.json").substr(0, 20), read_text(dir.path() / "whole/status.json").substr(0, 20));
 }
 
+TEST(RunSafety, AStopBetweenCheckpointsWritesNoEvalLineAndKeepsTheSameBest) {
+  test::TempDir dir;
+  dir.write("exp.yaml", training(20, ", log_every: 2, checkpoint_every: 8, eval_data: val, eval_batches: 1"));
+  ASSERT_EQ(wmhost("run exp.yaml --out whole", dir).code, 0);
+  // stopped at step 6, off the checkpoints at 8, 16 and 20: its checkpoint holds the state only
+  ASSERT_EQ(wmhost("run exp.yaml --out parts +procedure.1.train.stop_after_steps=6", dir).code, 3);
+  EXPECT_TRUE(fs::exists(dir.path() / "parts/checkpoints/step-00000006.pt"));
+  auto resumed = wmhost("run exp.yaml --out parts", dir);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  auto whole = lines_without_timings(dir.path() / "whole");
+  EXPECT_EQ(whole.size(), 1u + 10u + 3u + 1u);  // evaluate, 10 windows, 3 eval losses, evaluate
+  EXPECT_EQ(lines_without_timings(dir.path() / "parts"), whole);
+  auto best_step = [&](const char* run) {
+    return io::checkpoint_integer(io::load_checkpoint(dir.path() / run / "checkpoints/best.pt"), "step");
+  };
+  ASSERT_TRUE(best_step("whole"));
+  EXPECT_EQ(best_step("parts"), best_step("whole"));
+  expect_same_checkpoint(dir.path() / "whole/checkpoints/best.pt", dir.path() / "parts/checkpoints/best.pt");
+}
+
 TEST(RunSafety, MetricsLinesCarryTimeAndAFailedWriteThrows) {
   test::TempDir dir;
   {
@@ -246,6 +268,33 @@ TEST(RunSafety, AResumeKeepsTheLinesItsCheckpointConfirmsAndDropsTheRest) {
   EXPECT_EQ(lines[1].find("loss")->as_number(), 3);
 }
 
+TEST(RunSafety, AResumeWhoseCheckpointDoesNotFitTheFileKeepsEveryEarlierLine) {
+  test::TempDir dir;
+  auto file = dir.path() / "metrics.jsonl";
+  int64_t offset = 0;
+  {
+    MetricsLog log(file);
+    log.append({{"procedure", "evaluate"}}, {{"psnr", 20}});
+    log.append({{"procedure", "train"}}, {{"step", 1}, {"loss", 3}});
+    log.append({{"procedure", "train"}}, {{"step", 2}, {"loss", 2}});
+    offset = log.offset();  // a checkpoint here
+  }
+  // the file shortened by hand: the checkpoint's offset now lies past its end
+  std::string text = read_text(file);
+  text.erase(text.rfind('\n', text.size() - 2) + 1);
+  dir.write("metrics.jsonl", text);
+  ASSERT_GT(offset, static_cast<int64_t>(text.size()));
+  MetricsLog resumed(file);
+  resumed.restored(offset);
+  resumed.append({{"procedure", "train"}}, {{"step", 3}, {"loss", 1}});
+  resumed.finish();
+  auto lines = io::json::parse_lines(read_text(file));
+  ASSERT_EQ(lines.size(), 3u) << read_text(file);
+  EXPECT_EQ(lines[0].find("psnr")->as_number(), 20);
+  EXPECT_EQ(lines[1].find("loss")->as_number(), 3);
+  EXPECT_EQ(lines[2].find("loss")->as_number(), 1);
+}
+
 //---- the run folder ----
 
 TEST(RunSafety, ASecondProcessOnTheSameRunFolderIsRefusedNamingThePid) {
@@ -284,6 +333,13 @@ TEST(RunSafety, AResumeWithAChangedConfigIsRefusedUnlessForcedAndThenRecorded) {
   EXPECT_THAT(diff, HasSubstr("+ "));
   EXPECT_THAT(diff, HasSubstr("1.0e-3"));
   EXPECT_THAT(read_text(dir.path() / "run/config.yaml"), HasSubstr("1.0e-3"));
+}
+
+TEST(RunSafety, ConfigDiffShowsEmptyLinesAndOneGapBetweenFarChanges) {
+  EXPECT_EQ(line_diff("", "\n"), "+ \n");
+  EXPECT_EQ(line_diff("a\n", "\n"), "+ \n- a\n");
+  EXPECT_EQ(line_diff("a\nb\nc\nd\ne\nf\ng\nh\ni\n", "\nb\nc\nd\ne\nf\ng\nh\n\n"),
+            "+ \n- a\n  b\n  c\n...\n  g\n  h\n+ \n- i\n");
 }
 
 std::string collect_config(int episodes) {
@@ -333,6 +389,40 @@ procedure:
   EXPECT_EQ(read_text(dir.path() / "scaler.yaml"), read_text(dir.path() / "e/action_scaler.yaml"));
   // the same scaler again (as a resume writes it) is no overwrite
   EXPECT_EQ(wmhost("run fit.yaml --out f", dir).code, 0);
+}
+
+//---- sweeps ----
+
+TEST(RunSafety, AStoppedSweepPointContinuesWithThePrintedCommand) {
+  test::TempDir dir;
+  dir.write("exp.yaml", training(12, ", log_every: 2, checkpoint_every: 4") + "sweep: {seed: [3, 4]}\n");
+  ASSERT_EQ(wmhost("run exp.yaml --out whole", dir).code, 0);
+  // no --out: the sweep gets a new folder, and the printed command names it
+  auto stopped = wmhost("run exp.yaml +procedure.1.train.stop_after_steps=6", dir);
+  ASSERT_EQ(stopped.code, 3) << stopped.out << stopped.err;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(
+      stopped.out, match,
+      std::regex("sweep stopped at point seed=3; continue it with:\n  wmhost (run exp.yaml "
+                 "\\+procedure.1.train.stop_after_steps=6 --out (runs/safety/[0-9-]+))\n")))
+      << stopped.out;
+  std::string command = match[1], root = match[2];
+  EXPECT_TRUE(fs::exists(dir.path() / root / "seed=3/checkpoints/step-00000006.pt"));
+  EXPECT_FALSE(fs::exists(dir.path() / root / "seed=4"));
+  // the same stop in each process: the first point ends in the second, the other in the third
+  auto second = wmhost(command, dir);
+  ASSERT_EQ(second.code, 3) << second.err;
+  EXPECT_THAT(second.out, HasSubstr("sweep stopped at point seed=4; continue it with:\n  wmhost " + command));
+  EXPECT_THAT(read_text(dir.path() / root / "seed=3/log.txt"), HasSubstr("resumed from"));
+  auto third = wmhost(command, dir);
+  ASSERT_EQ(third.code, 0) << third.err;
+  EXPECT_THAT(third.out, HasSubstr("sweep finished: 2/2 runs ok"));
+  for (const char* point : {"seed=3", "seed=4"}) {
+    EXPECT_EQ(lines_without_timings(dir.path() / root / point),
+              lines_without_timings(dir.path() / "whole" / point)) << point;
+    expect_same_checkpoint(dir.path() / "whole" / point / "checkpoints/step-00000012.pt",
+                           dir.path() / root / point / "checkpoints/step-00000012.pt");
+  }
 }
 
 //---- metric names ----

@@ -259,12 +259,69 @@ TEST(TarReader, ZeroBlocksInsideTheArchiveAreReadOnWithAWarning) {
   EXPECT_EQ(reader.read(members[1]), "{ }");
   EXPECT_THAT(log_text, HasSubstr("zeroed header block(s) at bytes 1024..2048"));
 
-  // a member's header zeroed: its data is no header, so the rest of the shard is an error
+  // a member's header zeroed: its data reads as bytes after an end marker, so the archive ends
+  // there, with a warning naming where
   std::string zeroed = header_block("a.jsonl", 2) + padded("{}") + std::string(512, '\0') +
                        padded("not a header") + header_block("c.jsonl", 2) + padded("{}") +
                        end_blocks();
   io::TarReader broken(dir.write("zeroed.tar", zeroed));
-  EXPECT_THROW(first_members(broken), DataError);
+  log_text = logged([&] { members = first_members(broken); });
+  ASSERT_EQ(members.size(), 1u);
+  EXPECT_EQ(members[0].name, "a.jsonl");
+  EXPECT_THAT(log_text, HasSubstr("zeroed.tar: bytes from 1536 on are not a tar header; the "
+                                  "archive ends at the end-of-archive marker at byte 1024"));
+}
+
+// a shard written by TarWriter, holding `names` (each member's bytes are its name)
+std::string shard_bytes(const test::TempDir& dir, const std::vector<std::string>& names) {
+  auto file = dir.path() / "written.tar";
+  io::TarWriter writer(file);
+  for (const auto& name : names) writer.add(name, name);
+  writer.close();
+  return read_all(file);
+}
+
+std::vector<std::string> names_of(const std::vector<io::TarMember>& members) {
+  std::vector<std::string> names;
+  for (const auto& member : members) names.push_back(member.name);
+  return names;
+}
+
+TEST(TarReader, JunkAfterTheEndMarkerEndsTheArchiveWithAWarning) {
+  test::TempDir dir;
+  std::string shard = shard_bytes(dir, {"a.mp4", "a.json", "b.mp4", "b.json"});
+  auto file = dir.write("junk.tar", shard + bytes_of("junk", 1024));
+  io::TarReader reader(file);
+  std::vector<io::TarMember> members;
+  std::string log_text;
+  ASSERT_NO_THROW(log_text = logged([&] { members = reader.index(); }));
+  EXPECT_EQ(names_of(members), (std::vector<std::string>{"a.mp4", "a.json", "b.mp4", "b.json"}));
+  EXPECT_EQ(reader.read(members[3]), "b.json");
+  EXPECT_THAT(log_text, HasSubstr(file.string() + ": bytes from " + std::to_string(shard.size()) +
+                                  " on are not a tar header"));
+  EXPECT_THAT(log_text, HasSubstr("end-of-archive marker at byte " +
+                                  std::to_string(shard.size() - 1024)));
+}
+
+TEST(TarReader, ConcatenatedShardsStillGiveBothArchivesMembers) {
+  test::TempDir dir;
+  std::string first = shard_bytes(dir, {"a.mp4", "a.json"});
+  std::string second = shard_bytes(dir, {"b.mp4", "b.json"});
+  io::TarReader reader(dir.write("cat.tar", first + second + bytes_of("junk", 1024)));
+  std::vector<io::TarMember> members;
+  logged([&] { members = reader.index(); });
+  EXPECT_EQ(names_of(members), (std::vector<std::string>{"a.mp4", "a.json", "b.mp4", "b.json"}));
+  EXPECT_EQ(reader.read(members[2]), "b.mp4");
+}
+
+TEST(TarReader, CorruptHeaderInsideAShardIsStillADataError) {
+  test::TempDir dir;
+  std::string shard = shard_bytes(dir, {"a.mp4", "b.mp4", "c.mp4"});
+  shard[1024 + 3] = 'Z';  // b.mp4's name: its checksum no longer matches
+  io::TarReader reader(dir.write("bad.tar", shard));
+  EXPECT_THAT(test::error_of([&] { reader.index(); }),
+              HasSubstr("corrupt tar header at byte 1024 (checksum mismatch)"));
+  EXPECT_THROW(io::TarReader(dir.path() / "bad.tar").index(), DataError);
 }
 
 TEST(TarReader, ShardCutAtABlockBoundaryOrEmptyIsReported) {

@@ -73,7 +73,9 @@ def event(body):
     f = fields(body)
     out = {'wall_time': struct.unpack('<d', f[1][0])[0], 'step': f.get(2, [0])[0]}
     if 3 in f: out['file_version'] = f[3][0].decode()
-    if 6 in f: out['session_status'] = fields(f[6][0])[1][0]
+    # event.proto: 6 is the deprecated LogMessage, 7 the SessionLog (its field 1: status, START = 1)
+    assert 6 not in f, 'a LogMessage where a SessionLog was meant'
+    if 7 in f: out['session_status'] = fields(f[7][0])[1][0]
     values = []
     for raw in fields(f[5][0]).get(1, []) if 5 in f else []:
         v = fields(raw)
@@ -145,6 +147,23 @@ for e in events[1:]:
                       R"([4, 74, 144]]], "tag": "evaluate[val]/preview/frame_00"}]})");
   EXPECT_EQ(lines[3], R"({"session_status": 1, "step": 9, "values": []})");
   EXPECT_EQ(lines[4], R"({"step": 9, "values": [{"scalar": -24999999488.0, "tag": "train/loss"}]})");
+}
+
+TEST(TensorBoard, AfterARestartValuesWithoutAStepGoToTheStepBeforeIt) {
+  test::TempDir dir;
+  {
+    TensorBoardWriter board(dir.path() / "tb");
+    board.scalars("train", "", {{"step", 12}, {"loss", 0.5}});
+    // a resume from the final checkpoint (step 12): nothing is left to train
+    board.restart_at(13);
+    EXPECT_EQ(board.last_step(), 12);
+    board.scalars("evaluate", "val", {{"psnr", 20}});
+  }
+  std::string output = test::run_python(dir, std::string(kReader) + R"py(
+print([(e['step'], e['session_status']) for e in events if 'session_status' in e])
+print([(e['step'], v['tag']) for e in events for v in e['values']])
+)py", "tb");
+  EXPECT_EQ(output, "[(13, 1)]\n[(12, 'train/loss'), (12, 'evaluate[val]/psnr')]\n");
 }
 
 TEST(TensorBoard, PngMatchesItsPixelsInPil) {

@@ -114,8 +114,9 @@ LinearProbe fit_logistic(const at::Tensor& features, const at::Tensor& labels, i
     objective();
     double worst = std::max(weight.grad().abs().max().item<double>(), bias.grad().abs().max().item<double>());
     if (worst > 1e-6)
-      log().warn("logistic probe (C = {}): L-BFGS stopped after {} iterations with max |gradient| {:.3g}",
-                 c, options.max_iterations, worst);
+      log().warn("logistic probe (C = {}): L-BFGS ended short of convergence, max |gradient| {:.3g} "
+                 "> 1e-6 (max_iter {}; raise it if this persists)",
+                 c, worst, options.max_iterations);
     weight = weight.detach(), bias = bias.detach();
   }
   // back to every class: absent ones get weight 0 and logit -inf

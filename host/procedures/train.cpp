@@ -208,7 +208,8 @@ class Trainer {
         window_loss = 0, window_steps = 0, window_samples = 0;
         window_start = std::chrono::steady_clock::now();
       }
-      if (position_.step % o_.checkpoint_every == 0 || finished || stopping) checkpoint();
+      bool scheduled = position_.step % o_.checkpoint_every == 0 || finished;
+      if (scheduled || stopping) checkpoint(scheduled);
       if (stopping) {
         plot_loss();
         if (signalled)
@@ -278,10 +279,12 @@ class Trainer {
     return all;
   }
 
-  void checkpoint() {
+  // a stop between scheduled checkpoints saves the state only: eval_loss lines and best.pt
+  // follow the schedule, so the resumed run writes what an uninterrupted one would
+  void checkpoint(bool scheduled) {
     char name[32];
     std::snprintf(name, sizeof name, "step-%08lld.pt", static_cast<long long>(position_.step));
-    maybe_keep_best();
+    if (scheduled) maybe_keep_best();
     io::save_checkpoint(checkpoints_ / name, snapshot());
     auto files = checkpoint_files();
     for (size_t i = 0; i + static_cast<size_t>(o_.keep_last) < files.size(); ++i)

@@ -159,19 +159,18 @@ void MetricsLog::restored(int64_t offset) {
                  "missing before this resume", size_, offset);
     return;
   }
-  if (offset < 0) {
-    // a checkpoint that does not say where it was taken: every earlier line stays
-    confirmed_ = std::max(confirmed_, earlier_.size());
-    differed_ = false;
-    waiting_.clear();
-    recount_last_values();
-    return;
-  }
   auto at = static_cast<size_t>(offset);
-  if (at > earlier_.size() || (at > 0 && earlier_[at - 1] != '\n')) {
+  bool fits = offset >= 0 && at <= earlier_.size() && (at == 0 || earlier_[at - 1] == '\n');
+  if (offset >= 0 && !fits)
     log().warn("metrics.jsonl does not match the checkpoint (it ends at byte {}, the checkpoint "
                "says {}); its lines are kept as they are", earlier_.size(), offset);
-    write_waiting();
+  if (!fits) {
+    // a checkpoint that does not say where it was taken, or not in this file: every earlier
+    // line stays, and a last line without its newline gets one before the new lines
+    confirmed_ = std::max(confirmed_, earlier_.size());
+    differed_ = false;
+    waiting_ = earlier_.empty() || earlier_.back() == '\n' ? "" : "\n";
+    recount_last_values();
     return;
   }
   // lines before the checkpoint are its history; new lines written before it are replays

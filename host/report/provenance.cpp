@@ -30,6 +30,7 @@ namespace json = io::json;
 // the environment variables wmhost and its libraries read; unset ones are recorded as null
 constexpr const char* kEnvironment[] = {
     "WMHOST_PLUGIN_PATH", "WMHOST_WEIGHTS", "HOME",  // plugin and weight folders
+    "WMHOST_PLUGIN_PROBE", "XDG_CACHE_HOME",         // plugin probing and its cache
     "WM_SCRIPTS_DIR", "WM_PYTHON",                   // fit_action_scaler's pickle scripts
     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY",  // LibTorch's thread pools
     "CUDA_VISIBLE_DEVICES"};

@@ -91,9 +91,9 @@ class Message {
   std::string text_;
 };
 
-// field numbers of event.proto and summary.proto
+// field numbers of event.proto and summary.proto (6 is the deprecated LogMessage)
 // clang-format off
-enum EventField { kWallTime = 1, kStep = 2, kFileVersion = 3, kSummary = 5, kSessionLog = 6 };
+enum EventField { kWallTime = 1, kStep = 2, kFileVersion = 3, kSummary = 5, kSessionLog = 7 };
 enum ValueField { kTag = 1, kSimpleValue = 2, kImage = 4, kTensor = 8, kMetadata = 9 };
 enum ImageField { kHeight = 1, kWidth = 2, kColorspace = 3, kEncoded = 4 };
 enum TensorField { kDtype = 1, kShape = 2, kStringVal = 8 };
@@ -201,7 +201,8 @@ void TensorBoardWriter::restart_at(int64_t step) {
                   .varint(kStep, static_cast<uint64_t>(step))
                   .message(kSessionLog, Message().varint(1, kSessionStart))
                   .encoded());
-  last_step_ = step;
+  // the last step kept is the one before the restart (a finished train: its final step)
+  last_step_ = std::max<int64_t>(step - 1, 0);
 }
 
 }  // namespace wm

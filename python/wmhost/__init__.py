@@ -3,7 +3,7 @@
     import wmhost
     run = wmhost.Run("runs/quickstart/20261207T061500Z")
     run.config["model"]["plugin"]          # the resolved experiment (config.yaml)
-    run.metrics(procedure="train")         # metrics.jsonl lines (a DataFrame with as_frame=True)
+    run.metrics(procedure="train")         # metrics.jsonl lines (a DataFrame when pandas is installed)
     state = run.state_dict()               # the newest checkpoint's model weights (torch)
     for episode in wmhost.iter_shards(run.path / "episodes"): ...
 

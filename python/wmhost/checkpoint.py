@@ -7,6 +7,7 @@ format (a TorchScript archive of `name_<i>` / `value_<i>` tensors) are read too 
 same shape: names nest at each "/" as the new format's do (`model/<name>` is
 checkpoint["model"][name], `position/step` checkpoint["position"]["step"]).
 """
+import inspect
 import zipfile
 from pathlib import Path
 
@@ -58,10 +59,11 @@ def load_checkpoint(path, map_location="cpu"):
         raise FileNotFoundError(f"wmhost: no checkpoint at {path}")
     if _is_torchscript_archive(path):
         return _load_named_tensors(path, torch)
-    try:
-        checkpoint = torch.load(str(path), map_location=map_location, weights_only=True)
-    except TypeError:  # PyTorch before 1.13 has no weights_only
-        checkpoint = torch.load(str(path), map_location=map_location)
+    if "weights_only" not in inspect.signature(torch.load).parameters:
+        raise RuntimeError(f"wmhost: PyTorch {torch.__version__} cannot load a checkpoint without "
+                           "running code from it (torch.load has no weights_only before 1.13); "
+                           "use PyTorch 1.13 or newer")
+    checkpoint = torch.load(str(path), map_location=map_location, weights_only=True)
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:
         kind = type(checkpoint).__name__
         raise ValueError(f"wmhost: {path} is not a wmhost checkpoint: torch.load gave a {kind} "

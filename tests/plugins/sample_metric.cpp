@@ -37,6 +37,13 @@ class SampleMetric : public wm::Metric {
   return 0;
 }();
 #endif
+#ifdef WM_TEST_EXIT_ON_LOAD
+// a static constructor that ends the process with status 0: not a clean load
+[[maybe_unused]] const int exits_on_load = [] {
+  std::exit(0);
+  return 0;
+}();
+#endif
 #ifdef WM_TEST_HANG_ON_LOAD
 // a static constructor that never returns, as one waiting on a lock or a network share might:
 // the probe's child is killed after its time and the file skipped

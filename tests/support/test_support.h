@@ -82,10 +82,13 @@ inline at::Tensor read_raw(const std::filesystem::path& file, std::vector<int64_
   return values;
 }
 
-// runs the built wmhost with `arguments` in folder `cwd`; returns stdout and stderr together
+// runs the built wmhost with `arguments` in folder `cwd`; returns stdout and stderr together.
+// With `kill_after_seconds`, under `timeout -s KILL`: a hang ends as exit 137, not a stuck test
 inline std::string run_wmhost(const std::string& arguments, const std::filesystem::path& cwd,
-                              int& exit_code) {
-  std::string command = "cd '" + cwd.string() + "' && OMP_WAIT_POLICY=PASSIVE '" +
+                              int& exit_code, int kill_after_seconds = 0) {
+  std::string limit =
+      kill_after_seconds > 0 ? "timeout -s KILL " + std::to_string(kill_after_seconds) + " " : "";
+  std::string command = "cd '" + cwd.string() + "' && OMP_WAIT_POLICY=PASSIVE " + limit + "'" +
                         WM_TEST_WMHOST + "' " + arguments + " 2>&1";
   std::string output;
   FILE* pipe = popen(command.c_str(), "r");

@@ -37,9 +37,13 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
   std::filesystem::path folder = path.parent_path().empty() ? "." : path.parent_path();
   int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   int synced = dir < 0 ? -1 : ::fsync(dir);
-  std::string reason = synced != 0 ? std::strerror(errno) : "";
+  int error = synced != 0 ? errno : 0;
   if (dir >= 0) ::close(dir);
-  if (synced != 0)
+  // file systems that cannot sync a folder (some FUSE and network mounts) or open one for
+  // reading: the file is in place and nothing more can be done for its entry
+  bool unsupported = error == EINVAL || error == ENOTSUP || error == EROFS || error == EACCES;
+  std::string reason = std::strerror(error);
+  if (synced != 0 && !unsupported)
     throw Error("cannot sync folder " + folder.string() + " after writing " + path.string() + ": " +
                 reason);
 }

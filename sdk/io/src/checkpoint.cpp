@@ -112,27 +112,28 @@ bool is_torchscript_archive(const std::vector<char>& bytes) {
 
 CheckpointEntries load_named_pairs(const std::vector<char>& bytes,
                                    const std::filesystem::path& file) {
-  torch::serialize::InputArchive archive;
-  at::Tensor count;
+  CheckpointEntries entries;
   try {
+    torch::serialize::InputArchive archive;
     archive.load_from(bytes.data(), bytes.size());
+    at::Tensor count;
     archive.read("count", count);
+    if (count.numel() != 1 || count.item<int64_t>() < 0)
+      throw Error("its entry count is not a count");
+    for (int64_t i = 0; i < count.item<int64_t>(); ++i) {
+      at::Tensor name_codes, value;
+      archive.read("name_" + std::to_string(i), name_codes);
+      archive.read("value_" + std::to_string(i), value);
+      std::string name;
+      auto codes = name_codes.to(at::kLong).contiguous();
+      for (int64_t c = 0; c < codes.numel(); ++c)
+        name += static_cast<char>(codes.data_ptr<int64_t>()[c]);
+      entries.emplace_back(name, value);
+    }
   } catch (const std::exception& e) {
     throw Error("cannot read checkpoint " + file.string() +
-                ": a TorchScript archive, but not a "
-                "wmhost checkpoint (" +
+                ": a TorchScript archive, but not a readable older wmhost checkpoint (" +
                 user_message(e) + ")");
-  }
-  CheckpointEntries entries;
-  for (int64_t i = 0; i < count.item<int64_t>(); ++i) {
-    at::Tensor name_codes, value;
-    archive.read("name_" + std::to_string(i), name_codes);
-    archive.read("value_" + std::to_string(i), value);
-    std::string name;
-    auto codes = name_codes.to(at::kLong).contiguous();
-    for (int64_t c = 0; c < codes.numel(); ++c)
-      name += static_cast<char>(codes.data_ptr<int64_t>()[c]);
-    entries.emplace_back(name, value);
   }
   return entries;
 }

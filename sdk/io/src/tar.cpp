@@ -60,6 +60,17 @@ uint64_t checksum(const char* block) {
   return sum;
 }
 
+// why `block`, read at byte `at`, is not a tar header ("" when it is one); its size field goes
+// to `size`
+std::string header_problem(const char* block, uint64_t at, uint64_t& size) {
+  uint64_t stored_sum = 0;
+  if (!parse_number(block + 148, 8, stored_sum) || stored_sum != checksum(block))
+    return "corrupt tar header at byte " + std::to_string(at) + " (checksum mismatch)";
+  if (!parse_number(block + 124, 12, size))
+    return "corrupt size field at byte " + std::to_string(at);
+  return "";
+}
+
 // pax records "<length> <key>=<value>\n"; we need path and size. A length that does not fit
 // the payload ends the records (the rest is ignored, as GNU tar does)
 void apply_pax(const std::string& records, std::string& path, uint64_t& size, bool& has_size) {
@@ -132,6 +143,7 @@ bool TarReader::next(TarMember& member) {
   uint64_t pax_size = 0;
   bool has_pax_size = false;
   char block[kBlock];
+  uint64_t zeros_from = kEnded;  // where the zero blocks just passed over began
   for (;;) {
     if (cursor_ == kEnded) return false;  // said so once already
     // no end-of-archive marker: the archive may have been cut at a header boundary
@@ -146,24 +158,31 @@ bool TarReader::next(TarMember& member) {
     }
     read_exact(cursor_, block, kBlock, "a header");
     if (all_zero(block)) {
-      // zero blocks end the archive only when nothing but zeros follows them
-      uint64_t zeros_from = cursor_;
+      // zero blocks end the archive when nothing but zeros follows them, or no header (below)
+      zeros_from = cursor_;
       if (!skip_zero_blocks()) {
         if (zeros_from == 0) log().warn("{}: empty shard (no members)", path_.string());
         cursor_ = kEnded;
         return false;
       }
-      log().warn("{}: zeroed header block(s) at bytes {}..{} before the end of the file; reading "
-                 "on from the next header", path_.string(), zeros_from, cursor_);
       continue;
     }
-    uint64_t header_at = cursor_, stored_sum = 0, size = 0;
-    if (!parse_number(block + 148, 8, stored_sum) || stored_sum != checksum(block))
-      throw DataError(path_.string(), path_.string() + ": corrupt tar header at byte " +
-                                          std::to_string(cursor_) + " (checksum mismatch)");
-    if (!parse_number(block + 124, 12, size))
-      throw DataError(path_.string(), path_.string() + ": corrupt size field at byte " +
-                                          std::to_string(cursor_));
+    uint64_t header_at = cursor_, size = 0;
+    std::string problem = header_problem(block, header_at, size);
+    // a block that is no header is corruption, unless zero blocks came first: then it is what a
+    // tool padded or appended after the end-of-archive marker, and the archive ended there
+    if (!problem.empty()) {
+      if (zeros_from == kEnded) throw DataError(path_.string(), path_.string() + ": " + problem);
+      log().warn("{}: bytes from {} on are not a tar header; the archive ends at the "
+                 "end-of-archive marker at byte {} (padding or data appended after it is "
+                 "ignored)", path_.string(), header_at, zeros_from);
+      cursor_ = kEnded;
+      return false;
+    }
+    if (zeros_from != kEnded)
+      log().warn("{}: zeroed header block(s) at bytes {}..{} before the end of the file; reading "
+                 "on from the next header", path_.string(), zeros_from, cursor_);
+    zeros_from = kEnded;
     char type = block[156];
     if (has_pax_size && (type == '0' || type == '\0' || type == '7')) size = pax_size;
     // overflow-free: data <= file_size_ since the header block was read whole
