@@ -213,7 +213,7 @@ TEST(FitActionScaler, NonFiniteActionsSkipTheSampleAndAreCounted) {
   int code;
   std::string output = test::run_wmhost("run exp.yaml --out run", dir.path(), code, 120);
   ASSERT_EQ(code, 0) << output;
-  EXPECT_THAT(output, HasSubstr("inf.jsonl record 2: field 'mouse.dx' gives a non-finite action"));
+  EXPECT_THAT(output, HasSubstr("inf.jsonl: record 2: field 'mouse.dx' gives a non-finite action"));
   EXPECT_THAT(output, HasSubstr("skipped 1 unreadable sample(s)"));
   // the scaler wmhost wrote is one wmhost loads: finite, from the 5 good samples only
   auto scaler = io::ActionScaler::load(dir.path() / "run/action_scaler.yaml");

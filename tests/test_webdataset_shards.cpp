@@ -151,7 +151,7 @@ TEST(FrameRecords, MissingOrBadFieldsRaiseDataErrorNamingTheRecord) {
   auto records = io::json::parse_lines("{\"mouse\": {\"dx\": 1}}\n{\"mouse\": {\"dx\": \"fast\"}}\n{}\n");
   io::ActionFields dx({"mouse.dx"});
   EXPECT_THAT(test::error_of([&] { dx.rows(records, 0, 3, "c.jsonl"); }),
-              HasSubstr("c.jsonl record 2: field 'mouse.dx' is a string, expected a number"));
+              HasSubstr("c.jsonl: record 2: field 'mouse.dx' is a string, expected a number"));
   EXPECT_THAT(test::error_of([&] { io::ActionFields({"yaw_diff"}).rows(records, 0, 2, "c.jsonl"); }),
               HasSubstr("record 1: no field 'yaw'"));
   EXPECT_THROW(dx.rows(records, 0, 5, "c.jsonl"), DataError);
@@ -163,7 +163,7 @@ TEST(FrameRecords, NonFiniteActionsRaiseDataErrorNamingTheRecord) {
       "{\"dx\": 1, \"yaw\": 1e308}\n{\"dx\": 1e999, \"yaw\": -1e308}\n{\"dx\": NaN, \"yaw\": 0}\n"
       "{\"dx\": Infinity, \"yaw\": 0}\n{\"dx\": 0, \"yaw\": 0}\n");
   EXPECT_THAT(test::error_of([&] { io::ActionFields({"dx"}).rows(records, 1, 2, "c.jsonl"); }),
-              HasSubstr("c.jsonl record 2: field 'dx' gives a non-finite action (inf)"));
+              HasSubstr("c.jsonl: record 2: field 'dx' gives a non-finite action (inf)"));
   EXPECT_THROW(io::ActionFields({"dx"}).rows(records, 2, 2, "c.jsonl"), DataError);
   EXPECT_THROW(io::ActionFields({"dx"}).rows(records, 3, 2, "c.jsonl"), DataError);
   EXPECT_EQ(io::ActionFields({"dx"}).rows(records, 0, 2, "c.jsonl").item<float>(), 1.0f);

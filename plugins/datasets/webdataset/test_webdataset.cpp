@@ -198,6 +198,27 @@ TEST(WebDataset, CorruptMembersRaiseDataErrorFromGet) {
   EXPECT_THROW(dataset->get(2), DataError);
 }
 
+TEST(WebDataset, AnUnreadableShardIsSkippedCountedAndNamed) {
+  test::TempDir dir;
+  write_vpt_shards(dir, 3, 2, 6);
+  // shard 1 cut inside its first member's data: its header's size runs past the file's end
+  auto cut = dir.path() / "shard-000001.tar";
+  std::filesystem::resize_file(cut, 512 + 100);
+  auto dataset = test::make<Dataset>("webdataset", "{shards: \"" + shards(dir) + "\", frames: 4}");
+  EXPECT_EQ(dataset->size(), 4) << "the two readable shards' samples";
+  // the warning names the shard, and the count closes the index
+  dir.write("exp.yaml", "experiment: cut\nseed: 0\nthreads: 1\ndata:\n  train: {plugin: webdataset, "
+                        "split: all, params: {shards: \"" + shards(dir) + "\", frames: 4}}\n"
+                        "model: {plugin: copy_last}\nmetrics: [{plugin: psnr}]\n"
+                        "procedure: [evaluate: {data: train}]\n");
+  int code = 0;
+  std::string output = test::run_wmhost("inspect exp.yaml data.train --batches 1", dir.path(), code);
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_THAT(output, HasSubstr("shard-000001.tar"));
+  EXPECT_THAT(output, HasSubstr("skipping the shard"));
+  EXPECT_THAT(output, HasSubstr("1 of 3 shard(s) skipped as unreadable"));
+}
+
 TEST(WebDataset, MissingShardsAndMembersSayWhatWasExpected) {
   test::TempDir dir;
   EXPECT_THAT(test::error_of([&] { test::make<Dataset>("webdataset", "{shards: \"" + shards(dir) + "\"}"); }),

@@ -141,7 +141,7 @@ class WebDataset : public wm::Dataset {
     auto lines = record_lines(text);
     size_t first = static_cast<size_t>(clip.first_frame);
     if (first + static_cast<size_t>(span_) > lines.size())
-      throw wm::DataError(source, source + ": " + std::to_string(lines.size()) +
+      throw wm::DataError(source, std::to_string(lines.size()) +
                                       " frame records, a clip from frame " + std::to_string(first) +
                                       " needs " + std::to_string(first + span_));
     std::vector<wm::io::json::Value> records;
@@ -171,7 +171,7 @@ class WebDataset : public wm::Dataset {
                                                             static_cast<size_t>(stride_), records_source);
       out.tensors["actions"] = rows;
       if (rows.size(1) != static_cast<int64_t>(action_names_.size()))
-        throw wm::DataError(source, source + ": " + std::to_string(rows.size(1)) +
+        throw wm::DataError(source, std::to_string(rows.size(1)) +
                                         " action values per frame, other samples have " +
                                         std::to_string(action_names_.size()));
     }

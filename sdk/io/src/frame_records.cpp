@@ -27,7 +27,7 @@ std::vector<std::string> split_list(const std::string& comma_separated) {
 namespace {
 
 [[noreturn]] void record_error(const std::string& source, size_t record, const std::string& what) {
-  throw DataError(source, source + " record " + std::to_string(record + 1) + ": " + what);
+  throw DataError(source, "record " + std::to_string(record + 1) + ": " + what);
 }
 
 const json::Value& field_of(const std::vector<json::Value>& records, size_t record,

@@ -96,9 +96,8 @@ std::string buffer_for(const std::filesystem::path& shard, uint64_t size, const 
   try {
     return std::string(static_cast<size_t>(size), '\0');
   } catch (const std::exception& e) {  // std::bad_alloc, std::length_error
-    throw DataError(shard.string(), shard.string() + ": cannot hold " + what + " of " +
-                                        std::to_string(size) + " bytes in memory (" + e.what() +
-                                        ")");
+    throw DataError(shard.string(), "cannot hold " + what + " of " + std::to_string(size) +
+                                        " bytes in memory (" + e.what() + ")");
   }
 }
 
@@ -128,9 +127,9 @@ void TarReader::read_exact(uint64_t offset, char* buffer, size_t size,
   while (done < size) {
     ssize_t n = ::pread(fd_, buffer + done, size - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw DataError(path_.string(), path_.string() + ": read error: " + std::strerror(errno));
+    if (n < 0) throw DataError(path_.string(), std::string("read error: ") + std::strerror(errno));
     if (n == 0)
-      throw DataError(path_.string(), path_.string() + ": truncated: " + what + " needs bytes " +
+      throw DataError(path_.string(), "truncated: " + what + " needs bytes " +
                                           std::to_string(offset) + ".." +
                                           std::to_string(offset + size) + ", the file has " +
                                           std::to_string(file_size_));
@@ -172,10 +171,12 @@ bool TarReader::next(TarMember& member) {
     // a block that is no header is corruption, unless zero blocks came first: then it is what a
     // tool padded or appended after the end-of-archive marker, and the archive ended there
     if (!problem.empty()) {
-      if (zeros_from == kEnded) throw DataError(path_.string(), path_.string() + ": " + problem);
-      log().warn("{}: bytes from {} on are not a tar header; the archive ends at the "
-                 "end-of-archive marker at byte {} (padding or data appended after it is "
-                 "ignored)", path_.string(), header_at, zeros_from);
+      if (zeros_from == kEnded) throw DataError(path_.string(), problem);
+      log().warn(
+          "{}: bytes from {} on are not a tar header; the archive ends at the "
+          "end-of-archive marker at byte {} (padding or data appended after it is "
+          "ignored)",
+          path_.string(), header_at, zeros_from);
       cursor_ = kEnded;
       return false;
     }
@@ -188,29 +189,29 @@ bool TarReader::next(TarMember& member) {
     // overflow-free: data <= file_size_ since the header block was read whole
     uint64_t data = cursor_ + kBlock;
     if (size > file_size_ - data)
-      throw DataError(path_.string(), path_.string() + ": truncated: member '" +
-                                          field_text(block, 100) + "' needs " +
+      throw DataError(path_.string(), "truncated: member '" + field_text(block, 100) + "' needs " +
                                           std::to_string(size) + " bytes at " +
                                           std::to_string(data) + ", the file has " +
                                           std::to_string(file_size_));
     cursor_ = data + padded(size);
     if (cursor_ <= header_at)  // cannot happen with the bound above; never loop in place
-      throw DataError(path_.string(), path_.string() + ": tar header at byte " +
-                                          std::to_string(header_at) + " does not advance");
+      throw DataError(path_.string(),
+                      "tar header at byte " + std::to_string(header_at) + " does not advance");
 
     if (type == 'L' || type == 'x') {  // GNU long name, pax local header: apply to the next
       uint64_t cap = type == 'L' ? kMaxLongName : kMaxPaxHeader;
       if (size > cap)
-        throw DataError(path_.string(), path_.string() + ": " +
-                                            (type == 'L' ? "GNU long-name" : "pax") +
+        throw DataError(path_.string(), std::string(type == 'L' ? "GNU long-name" : "pax") +
                                             " header at byte " + std::to_string(header_at) +
                                             " holds " + std::to_string(size) +
                                             " bytes, more than the " + std::to_string(cap) +
                                             " a name needs (a corrupt shard)");
       std::string payload = buffer_for(path_, size, "an extended header");
       read_exact(data, payload.data(), payload.size(), "an extended header");
-      if (type == 'L') long_name = payload.c_str();
-      else apply_pax(payload, long_name, pax_size, has_pax_size);
+      if (type == 'L')
+        long_name = payload.c_str();
+      else
+        apply_pax(payload, long_name, pax_size, has_pax_size);
       continue;
     }
     if (type != '0' && type != '\0' && type != '7') {  // directories, links, global pax, ...
@@ -258,11 +259,10 @@ std::vector<TarMember> TarReader::index() {
 
 std::string TarReader::read(const TarMember& member) const {
   if (member.offset > file_size_ || member.size > file_size_ - member.offset)
-    throw DataError(path_.string(), path_.string() + ": truncated: member '" + member.name +
-                                        "' ends at byte " +
+    throw DataError(path_.string(), "truncated: member '" + member.name + "' ends at byte " +
                                         std::to_string(member.offset) + "+" +
-                                        std::to_string(member.size) +
-                                        ", the file has " + std::to_string(file_size_));
+                                        std::to_string(member.size) + ", the file has " +
+                                        std::to_string(file_size_));
   std::string bytes = buffer_for(path_, member.size, "member '" + member.name + "'");
   read_exact(member.offset, bytes.data(), bytes.size(), "member '" + member.name + "'");
   return bytes;
