@@ -3,6 +3,7 @@
 #include "procedures/linear_probe.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/optim/lbfgs.h>
 
 #include <algorithm>

@@ -16,6 +16,7 @@
 // Writes probe.md and probe.csv (probe, metric, value, baseline, hyperparameter, chosen) and one
 // metrics.jsonl line.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <spdlog/fmt/fmt.h>
 
 #include <algorithm>

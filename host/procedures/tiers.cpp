@@ -5,6 +5,7 @@
 // tiers/<tier>.txt (one id per line), tiers/scores.csv, tiers/summary.md and tiers/scores.svg
 // into the run folder (tiers_report.cpp; tiers-<name>/ for a step named otherwise than its data).
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <algorithm>
 #include <cmath>

@@ -2,6 +2,7 @@
 // gradient accumulation and clipping; atomic checkpoints (model, optimizer, schedule position,
 // random state, data position) that `resume: true` continues bit-exactly; a loss-curve plot.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <algorithm>
 #include <cmath>
