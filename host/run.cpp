@@ -21,14 +21,16 @@
 
 namespace wm {
 
-std::string utc_timestamp() {
+std::string utc_now(const char* format) {
   std::time_t now = std::time(nullptr);
   std::tm utc{};
   gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%d-%H%M%S", &utc);
+  char text[64];
+  std::strftime(text, sizeof text, format, &utc);
   return text;
 }
+
+std::string utc_timestamp() { return utc_now("%Y%m%d-%H%M%S"); }
 
 std::filesystem::path make_unique_dir(const std::filesystem::path& parent, const std::string& name) {
   std::filesystem::create_directories(parent);

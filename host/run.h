@@ -25,6 +25,8 @@ struct RunOutcome {
 
 // a fresh directory `<parent>/<name>`, adding -2, -3, ... if the name is taken
 std::filesystem::path make_unique_dir(const std::filesystem::path& parent, const std::string& name);
+// the time now in UTC, as strftime's `format` writes it
+std::string utc_now(const char* format);
 // "20261126-013512" in UTC
 std::string utc_timestamp();
 
