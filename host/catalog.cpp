@@ -103,6 +103,8 @@ void Catalog::add_host_entries() {
                                    experiment_schema()));
   entries_.push_back(section_entry("data", "one entry under `data:` (data.<name>)",
                                    data_entry_schema()));
+  entries_.push_back(section_entry("distributed", "how the ranks of a data-parallel run talk "
+                                   "(`distributed:`)", distributed_schema()));
 }
 
 //---- the catalog ----

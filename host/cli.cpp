@@ -6,7 +6,9 @@
 
 #include "analysis/analysis.h"
 #include "catalog.h"
+#include "distributed.h"
 #include "inspect.h"
+#include "launch.h"
 #include "options.h"
 #include "plugin_registry.h"
 #include "procedure.h"
@@ -150,11 +152,14 @@ int command_check(const Options& options) {
 
 int run_cli(int argc, char** argv) {
   try {
+    // everything after `launch` belongs to the launcher and the command it starts
+    if (argc > 1 && std::string(argv[1]) == "launch") return launch({argv + 2, argv + argc});
     Options options = parse_options(argc, argv);
     if (options.verbose) log().set_level(spdlog::level::debug);
     if (options.version) {
       std::cout << "wmhost " << WM_SDK_VERSION << " (wmsdk ABI " << WM_SDK_ABI_VERSION
-                << ", LibTorch " << WM_BUILD_TORCH_VERSION << ", " << WM_BUILD_COMPILER << ")\n";
+                << ", LibTorch " << WM_BUILD_TORCH_VERSION << ", " << WM_BUILD_COMPILER
+                << ")\ndistributed: " << dist::backends_built() << "\n";
       return 0;
     }
     if (options.help || options.command.empty()) {
@@ -176,8 +181,8 @@ int run_cli(int argc, char** argv) {
     if (options.command == "describe") return command_describe(options, registry);
     if (options.command == "score") return command_score(options, registry);
     throw Error("unknown command '" + options.command + "'" +
-                did_you_mean(options.command, {"run", "validate", "analyze", "inspect", "list", "describe", "check", "score"}) +
-                "; commands: run, validate, analyze, inspect, list, describe, check, score");
+                did_you_mean(options.command, {"run", "launch", "validate", "analyze", "inspect", "list", "describe", "check", "score"}) +
+                "; commands: run, launch, validate, analyze, inspect, list, describe, check, score");
   } catch (const UsageError& e) {
     std::cerr << "error: " << e.what() << " (wmhost --help shows the options)\n";
     return 2;

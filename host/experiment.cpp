@@ -58,6 +58,8 @@ const SectionSchema& experiment_schema() {
                                  "after the other; one run per point"},
         {"analysis", "list", "steps run on the sweep's summary once every point is done, each "
                              "{kind: {keys}}: `wmhost list analysis`; again with `wmhost analyze`"},
+        {"distributed", "map", "how the ranks of a data-parallel run talk (README, \"Training on "
+                               "several processes or machines\"): `wmhost describe distributed`"},
     };
     return top;
   }();
@@ -90,6 +92,23 @@ const SectionSchema& data_entry_schema() {
                            "MixUp / CutMix of collated training batches: [{mixup: {alpha: 0.2, p: "
                            "0.5}}, {cutmix: {alpha: 1.0, p: 0.5}}]"});
     return data;
+  }();
+  return section;
+}
+
+const SectionSchema& distributed_schema() {
+  static const SectionSchema section = [] {
+    SectionSchema top;
+    // the defaults are c10d's (kProcessGroupDefaultTimeout, kDefaultBucketBytesCap, ...)
+    top.keys
+        .choice("backend", "auto", {"auto", "gloo", "nccl"},
+                "auto: nccl with device cuda, gloo otherwise")
+        .real("timeout_s", 1800, "a collective or the rendezvous waiting this long for a rank fails "
+                                 "the run").at_least(1)
+        .real("bucket_mb", 25, "gradients are averaged in flat buckets of at most this size")
+        .at_least(0.001)
+        .real("first_bucket_mb", 1, "the first bucket (the last layers' gradients)").at_least(0.001);
+    return top;
   }();
   return section;
 }
@@ -442,6 +461,12 @@ Experiment validate_experiment(const ConfigNode& resolved, PluginRegistry& regis
         steps->items[i], "procedure." + std::to_string(i), experiment, data_names));
   check_step_labels(experiment.procedures);
   experiment.analysis = analysis::bind_steps(resolved.find("analysis"));
+  if (const ConfigNode* node = resolved.find("distributed")) {
+    require_map(*node, "distributed");
+    Params keys = bind_params(distributed_schema(), *node, "distributed");
+    experiment.distributed = {keys.get<std::string>("backend"), keys.get<double>("timeout_s"),
+                              keys.get<double>("bucket_mb"), keys.get<double>("first_bucket_mb")};
+  }
   return experiment;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analysis/step.h"
+#include "distributed.h"
 #include "config_node.h"
 #include "param_binding.h"
 #include "plugin_registry.h"
@@ -63,6 +64,7 @@ struct Experiment {
   std::vector<ComponentSpec> baselines;  // models `evaluate` scores beside the model, by name
   std::vector<ProcedureSpec> procedures;
   std::vector<analysis::Step> analysis;  // `analysis:`, run on the summary once every point is done
+  dist::Settings distributed;            // `distributed:`, used when a launcher starts several ranks
   ConfigNode resolved;  // the fully resolved config, written to the run as config.yaml
   std::filesystem::path run_dir;  // the run folder once ${run.dir} is bound; empty while planning
 };
@@ -80,5 +82,6 @@ bool written_by_run(const Experiment& experiment, const std::string& path);
 
 const SectionSchema& experiment_schema();  // the top level: experiment, seed, threads, device, ...
 const SectionSchema& data_entry_schema();  // data.<name>: plugin, params, split, subset, ...
+const SectionSchema& distributed_schema();  // distributed: backend, timeout_s, bucket_mb, ...
 
 }  // namespace wm

@@ -144,7 +144,8 @@ int command_inspect(const Options& options, PluginRegistry& registry) {
     ++read;
     samples += batch->size();
     for (const auto& [key, tensor] : batch->tensors)
-      if (tensor.is_floating_point() || c10::isIntegralType(tensor.scalar_type(), true))
+      // the dataset's own keys (the loader's sample_seed is not data)
+      if (key != kSampleSeedKey && (tensor.is_floating_point() || c10::isIntegralType(tensor.scalar_type(), true)))
         parts[key].push_back(tensor.cpu());
   }
   if (read == 0) throw Error("data." + name + " gave no batch (" + std::to_string(loader->skipped()) +

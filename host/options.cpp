@@ -17,6 +17,7 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  run EXP.yaml [key.path=value ...]   run an experiment (or every point of its sweep)\n"
+    "  launch --nproc N -- run EXP.yaml    run it on N data-parallel ranks on this machine\n"
     "  validate EXP.yaml [key=value ...]   check an experiment without running it\n"
     "  analyze RUN_DIR [--config FILE]     run the analysis: steps again on a finished run or sweep\n"
     "  inspect EXP.yaml data.<name>        per-key statistics of a data entry's first batches\n"

@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <ctime>
+#include <thread>
 
 #include "config_resolve.h"
+#include "distributed.h"
 #include "procedure.h"
 #include "wm/io/action_scaler.h"
 #include "wm/io/json.h"
@@ -59,26 +61,55 @@ class RunLogFile {
   std::shared_ptr<spdlog::sinks::sink> sink_;
 };
 
+// A step other than train runs on rank 0 alone (evaluate, rollout, collect, ...); the other ranks
+// wait until it is done, then build what it wrote from the shared run folder
+void run_step(const ProcedureSpec& step, RunContext& context, size_t index, dist::Group& group) {
+  if (!group.active() || step.procedure == &train_procedure)
+    return step.procedure->run(context, step.params);
+  std::string key = "run/" + context.dir.string() + "/step/" + std::to_string(index);
+  if (group.rank() != 0) {
+    std::string outcome = group.get(key);
+    if (outcome != "ok") throw Error("rank 0 " + outcome);
+    return;
+  }
+  try {
+    step.procedure->run(context, step.params);
+  } catch (const std::exception& e) {
+    group.set(key, "failed in " + step.key_path + ": " + user_message(e));
+    throw;
+  }
+  group.set(key, "ok");
+}
+
 void run_procedures(const Experiment& experiment, RunContext& context) {
-  int threads = set_compute_threads(experiment.threads);
+  dist::Group& group = dist::Group::process();
+  // threads: 0 shares the cores among the ranks on this machine
+  int threads = experiment.threads;
+  if (threads == 0 && group.local_world() > 1)
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / group.local_world());
+  threads = set_compute_threads(threads);
   reuse_freed_memory();
   require_device(experiment.device);
-  log().info("threads {}, device {}, seed {}", threads, experiment.device, experiment.seed);
+  log().info("threads {}, device {}, seed {}{}", threads, experiment.device, experiment.seed,
+             group.active() ? ", rank " + std::to_string(group.rank()) + " of " + std::to_string(group.world()) : "");
   // how this invocation was made, once the thread settings it records are in force
-  write_provenance(context.dir, experiment.threads);
+  if (group.rank() == 0) write_provenance(context.dir, experiment.threads);
   // the model's weights follow the seed alone (RunContext::model reseeds before building it)
   train::seed_everything(static_cast<uint64_t>(experiment.seed));
   // what names nothing under ${run.dir} is built now, so a broken entry fails before any step
   // runs; the rest is built by the first step that needs it, after earlier steps wrote its files
   context.build_ready();
 
-  for (const auto& step : experiment.procedures) {
+  for (size_t i = 0; i < experiment.procedures.size(); ++i) {
+    const ProcedureSpec& step = experiment.procedures[i];
     // a stop signal during the step before ends the run here (train stops inside its own loop)
-    stop_if_requested("before " + step.key_path);
+    if (group.any(stop_requested()))
+      throw RunStopped("stopped by " + (stop_requested() ? stop_signal_name() : "another rank's stop signal") +
+                       " before " + step.key_path + "; continue with resume: true");
     log().info("--- {} ({})", step.procedure->name, step.key_path);
     auto start = std::chrono::steady_clock::now();
     context.metrics_log.begin_step(step.label);
-    step.procedure->run(context, step.params);
+    run_step(step, context, i, group);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     log().info("--- {} done in {:.1f}s", step.procedure->name, seconds);
@@ -118,15 +149,17 @@ RunOutcome execute_run(const Experiment& planned, PluginRegistry& registry,
     }
   }
   const Experiment& experiment = bound ? *bound : planned;
+  // rank 0 writes the run's files; rank k only its log.rank<k>.txt
+  int rank = dist::Group::process().rank();
   // a resume with a changed config throws here, before anything in the folder changes
-  record_run_config(dir, config, resume_forced(experiment));
-  RunLogFile log_file(dir / "log.txt");
+  if (rank == 0) record_run_config(dir, config, resume_forced(experiment));
+  RunLogFile log_file(dir / (rank == 0 ? std::string("log.txt") : "log.rank" + std::to_string(rank) + ".txt"));
   log().info("wmhost {} | experiment '{}' | run {}", WM_SDK_VERSION, experiment.name, dir.string());
 
   auto start = std::chrono::steady_clock::now();
   try {
     if (bind_error) std::rethrow_exception(bind_error);
-    MetricsLog metrics_log(dir / "metrics.jsonl");
+    MetricsLog metrics_log(rank == 0 ? dir / "metrics.jsonl" : std::filesystem::path());
     RunContext context(experiment, registry, dir, metrics_log);
     try {
       run_procedures(experiment, context);
@@ -153,7 +186,7 @@ RunOutcome execute_run(const Experiment& planned, PluginRegistry& registry,
   }
   outcome.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  io::write_file_atomic(dir / "status.json", status_json(outcome));
+  if (rank == 0) io::write_file_atomic(dir / "status.json", status_json(outcome));
   if (outcome.ok) log().info("run finished in {:.1f}s: {}", outcome.seconds, dir.string());
   return outcome;
 }

@@ -1,12 +1,16 @@
 #include "run_loop.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "analysis/analysis.h"
 #include "config_resolve.h"
+#include "distributed.h"
 #include "run.h"
 #include "run_config.h"
 #include "run_lock.h"
@@ -60,6 +64,50 @@ std::filesystem::path run_root(const Plan& plan, const Options& options) {
   return root;
 }
 
+// The ranks of a distributed run share rank 0's folder: rank 0 chooses it and leaves a token
+// file in it; every other rank must read that token there (the folder is on a filesystem all
+// nodes share), then rank 0 removes it.
+std::filesystem::path shared_run_root(const Plan& plan, const Options& options, dist::Group& group) {
+  if (!group.active()) return run_root(plan, options);
+  const std::string token_file = ".wmhost-ranks";
+  if (group.rank() == 0) {
+    std::filesystem::path root;
+    std::string token = std::to_string(::getpid()) + "-" + utc_now("%Y%m%d%H%M%S");
+    try {
+      root = std::filesystem::absolute(run_root(plan, options));
+      io::write_file_atomic(root / token_file, token);
+    } catch (const std::exception& e) {
+      group.set("run/root", "error\n" + user_message(e));
+      throw;
+    }
+    group.set("run/root", root.string() + "\n" + token);
+    std::string problem;
+    for (int k = 1; k < group.world(); ++k) {
+      std::string seen = group.get("run/seen/" + std::to_string(k));
+      if (seen != "ok" && problem.empty()) problem = seen;
+    }
+    std::filesystem::remove(root / token_file);
+    if (!problem.empty()) throw Error(problem);
+    return root;
+  }
+  std::string answer = group.get("run/root");
+  std::string root = answer.substr(0, answer.find('\n')), token = answer.substr(answer.find('\n') + 1);
+  if (root == "error") throw Error("rank 0 could not choose the run folder: " + token);
+  std::ifstream in(std::filesystem::path(root) / token_file);
+  std::string seen;
+  std::getline(in, seen);
+  if (seen != token) {
+    char host[256] = "?";
+    ::gethostname(host, sizeof host - 1);
+    std::string problem = "run folder " + root + " is not visible on host " + host + " (rank " +
+                          std::to_string(group.rank()) + "): put --out on a filesystem shared by all nodes";
+    group.set("run/seen/" + std::to_string(group.rank()), problem);
+    throw Error(problem);
+  }
+  group.set("run/seen/" + std::to_string(group.rank()), "ok");
+  return root;
+}
+
 //---- what to do there ----
 
 int print_dry_run(const Plan& plan) {
@@ -104,7 +152,7 @@ int run_single(const Experiment& experiment, PluginRegistry& registry,
     return 1;
   }
   std::cout << "run finished: " << root.string() << "\n";
-  return run_analysis(experiment, root);
+  return dist::Group::process().rank() == 0 ? run_analysis(experiment, root) : 0;
 }
 
 //---- sweeps ----
@@ -151,28 +199,41 @@ std::string continue_command(const Options& options, const std::filesystem::path
 // (else it starts over); the summary is rewritten after each point
 int run_sweep(const Plan& plan, const Options& options, PluginRegistry& registry,
               const std::filesystem::path& root) {
-  io::write_file_atomic(root / "sweep.yaml", to_yaml(plan.experiments.front().resolved));
+  // over ranks, rank 0 decides what each point does and writes the sweep's files
+  dist::Group& group = dist::Group::process();
+  bool writer = group.rank() == 0;
+  if (writer) io::write_file_atomic(root / "sweep.yaml", to_yaml(plan.experiments.front().resolved));
   std::vector<RunOutcome> outcomes;
   int failures = 0;
   for (size_t i = 0; i < plan.points.size(); ++i) {
     const auto& point = plan.points[i];
     const std::filesystem::path dir = root / point.name;
     RunOutcome outcome;
-    if (read_finished(dir, outcome)) {
+    std::string decision;  // skip, resume or fresh
+    if (writer) {
+      decision = read_finished(dir, outcome) ? "skip"
+                 : wants_resume(plan.experiments[i]) && interrupted_point(dir) ? "resume"
+                                                                                : "fresh";
+      if (decision == "fresh") std::filesystem::remove_all(dir);
+      group.set("sweep/" + std::to_string(i), decision);
+    } else {
+      decision = group.get("sweep/" + std::to_string(i));
+      if (decision == "skip") read_finished(dir, outcome);
+    }
+    if (decision == "skip") {
       log().info("sweep point {}/{} {}: finished earlier, skipped", i + 1, plan.points.size(),
                  point.name);
     } else {
-      bool continues = wants_resume(plan.experiments[i]) && interrupted_point(dir);
       log().info("sweep point {}/{}: {}{}", i + 1, plan.points.size(), point.name,
-                 continues ? " (resuming)" : "");
-      if (!continues) std::filesystem::remove_all(dir);
+                 decision == "resume" ? " (resuming)" : "");
       outcome = execute_run(plan.experiments[i], registry, dir);
     }
     failures += outcome.ok ? 0 : 1;
     bool stopped = outcome.stopped;
     outcomes.push_back(std::move(outcome));
-    write_summary(root, std::vector<SweepPoint>(plan.points.begin(), plan.points.begin() + i + 1),
-                  outcomes);
+    if (writer)
+      write_summary(root, std::vector<SweepPoint>(plan.points.begin(), plan.points.begin() + i + 1),
+                    outcomes);
     // a stopped point (stop_after_steps, a signal) ends the sweep; the printed command continues it
     if (stopped || stop_requested()) {
       std::cout << "sweep stopped"
@@ -185,7 +246,7 @@ int run_sweep(const Plan& plan, const Options& options, PluginRegistry& registry
   std::cout << "sweep finished: " << plan.points.size() - failures << "/" << plan.points.size()
             << " runs ok; summary: " << (root / "summary.md").string() << "\n";
   bool any_ok = failures < static_cast<int>(plan.points.size());
-  int analysis = any_ok ? run_analysis(plan.experiments.front(), root) : 0;
+  int analysis = any_ok && writer ? run_analysis(plan.experiments.front(), root) : 0;
   return failures || analysis ? 1 : 0;
 }
 
@@ -224,9 +285,15 @@ Plan plan_config(ConfigNode root, const std::vector<std::string>& overrides, int
 
 int run_plan(const Plan& plan, const Options& options, PluginRegistry& registry) {
   if (options.dry_run) return print_dry_run(plan);
-  std::filesystem::path root = run_root(plan, options);
-  // one process per folder; SIGTERM, SIGINT and SIGHUP stop the run at a step boundary (exit 3)
-  RunFolderLock lock(root);
+  // several ranks when a launcher (wmhost launch, torchrun, srun) says so; else nothing changes
+  const Experiment& first = plan.experiments.front();
+  dist::Group& group = dist::Group::process();
+  group.join(dist::launch_from_environment(), first.distributed, first.device);
+  std::filesystem::path root = shared_run_root(plan, options, group);
+  // one process (or rank 0) per folder; SIGTERM, SIGINT and SIGHUP stop the run at a step
+  // boundary (exit 3)
+  std::optional<RunFolderLock> lock;
+  if (group.rank() == 0) lock.emplace(root);
   install_stop_signals();
   return plan.is_sweep ? run_sweep(plan, options, registry, root)
                        : run_single(plan.experiments.front(), registry, root);

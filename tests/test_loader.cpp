@@ -2,6 +2,7 @@
 // seed, unreadable samples skipped and counted, other errors surfacing in order.
 #include <ATen/Parallel.h>
 
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -99,6 +100,78 @@ TEST(Loader, ResumesFromItsPosition) {
   auto rest = read(whole, 6);
   Loader resumed(data, options(1), at);
   EXPECT_EQ(read(resumed, 6), rest);
+}
+
+// D6 of docs/distributed.md: over 1-4 ranks, with unreadable samples among the data, each rank's
+// slices are disjoint, in rank order they are the batch one process builds with batch_size *
+// world, every rank stands at the same position, and a resume gives the same slices
+TEST(Loader, RanksShareOutTheGlobalBatchOfOneProcess) {
+  Numbers data(23, {4, 5, 17});
+  for (int64_t world = 1; world <= 4; ++world) {
+    LoaderOptions single = options(1, 2 * world);
+    Loader one(data, single);
+    auto expected = read(one, 12);
+    std::vector<std::vector<std::vector<int64_t>>> slices;
+    std::vector<LoaderPosition> positions;
+    for (int64_t rank = 0; rank < world; ++rank) {
+      LoaderOptions o = options(rank % 2, 2);
+      o.rank = rank, o.world = world;
+      Loader loader(data, o);
+      slices.push_back(read(loader, 12));
+      positions.push_back(loader.position());
+      EXPECT_EQ(loader.batches_per_epoch(), 23 / (2 * world));
+    }
+    for (int64_t rank = 1; rank < world; ++rank) {
+      EXPECT_EQ(positions[rank].epoch, positions[0].epoch) << world << " ranks";
+      EXPECT_EQ(positions[rank].cursor, positions[0].cursor) << world << " ranks";
+    }
+    EXPECT_EQ(positions[0].epoch, one.position().epoch);
+    EXPECT_EQ(positions[0].cursor, one.position().cursor);
+    for (size_t b = 0; b < expected.size(); ++b) {
+      std::vector<int64_t> joined;
+      for (int64_t rank = 0; rank < world; ++rank)
+        joined.insert(joined.end(), slices[rank][b].begin(), slices[rank][b].end());
+      EXPECT_EQ(joined, expected[b]) << world << " ranks, batch " << b;
+      // disjoint positions: each rank's slice is its own part of the global batch (an
+      // unreadable sample's replacement may repeat a sample, as in one process)
+      EXPECT_EQ(joined.size(), static_cast<size_t>(2 * world));
+    }
+    // a resume from the ranks' common position continues every rank's slices
+    for (int64_t rank = 0; rank < world; ++rank) {
+      LoaderOptions o = options(1, 2);
+      o.rank = rank, o.world = world;
+      Loader first(data, o);
+      read(first, 5);
+      LoaderPosition at = first.position();
+      auto rest = read(first, 4);
+      Loader resumed(data, o, at);
+      EXPECT_EQ(read(resumed, 4), rest) << "rank " << rank << " of " << world;
+    }
+  }
+  LoaderOptions bad = options(0, 2);
+  bad.rank = 2, bad.world = 2;
+  EXPECT_THAT(test::error_of([&] { Loader loader(data, bad); }), HasSubstr("rank 2 of 2"));
+}
+
+// every batch carries each sample's seed for the model's own draws: the same sample in the same
+// epoch gets the same seed in any batch, another epoch gets another
+TEST(Loader, GivesEachSampleItsModelSeed) {
+  Numbers data(6);
+  Loader loader(data, options(0, 2));
+  std::map<int64_t, std::vector<int64_t>> seeds;  // sample -> its seed in epochs 0, 1
+  for (int b = 0; b < 6; ++b) {
+    auto batch = *loader.next();
+    auto index = indices(batch);
+    auto seed = batch.at(kSampleSeedKey).contiguous();
+    ASSERT_EQ(seed.numel(), 2);
+    for (size_t i = 0; i < index.size(); ++i) seeds[index[i]].push_back(seed.data_ptr<int64_t>()[i]);
+  }
+  for (const auto& [index, values] : seeds) {
+    ASSERT_EQ(values.size(), 2u);
+    EXPECT_EQ(values[0], model_seed(11, "n" + std::to_string(index), 0));
+    EXPECT_NE(values[0], values[1]) << "a new seed each epoch";
+  }
+  EXPECT_NE(seeds[0][0], seeds[1][0]);
 }
 
 TEST(Loader, ReplacesAnUnreadableSampleWithTheNextOneWhenTraining) {

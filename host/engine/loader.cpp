@@ -1,5 +1,6 @@
 #include "engine/loader.h"
 
+#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 
@@ -53,15 +54,21 @@ uint64_t sample_seed(uint64_t seed, const std::string& id, int64_t epoch) {
   return static_cast<uint64_t>(unit * static_cast<double>(1ull << 53));
 }
 
+int64_t model_seed(uint64_t seed, const std::string& id, int64_t epoch) {
+  double unit = stable_unit_hash(id, "model/" + std::to_string(epoch), seed);
+  return static_cast<int64_t>(unit * static_cast<double>(1ull << 53));
+}
+
 //---- the loader's state ----
 
 namespace {
 // consecutive unreadable samples after which the data, not a file, is the problem
 constexpr int64_t kMaxConsecutiveFailures = 100;
 
-// one batch to build: `count` samples from `begin` in epoch `epoch`'s order
+// one batch to build: `count` samples from `begin` in epoch `epoch`'s order; the loader stands at
+// `end` after it (past the other ranks' slices of a global batch)
 struct Job {
-  int64_t sequence, epoch, begin, count;
+  int64_t sequence, epoch, begin, count, end;
 };
 
 struct BuiltBatch {
@@ -98,13 +105,17 @@ struct Loader::State {
   std::optional<Job> plan() {
     int64_t batch = options.batch_size;
     if (options.training) {
-      if (planned.cursor + batch > size()) ++planned.epoch, planned.cursor = 0;
-    } else {
-      if (planned.cursor >= size()) return std::nullopt;
-      batch = std::min(batch, size() - planned.cursor);
+      int64_t global = batch * options.world;
+      if (planned.cursor + global > size()) ++planned.epoch, planned.cursor = 0;
+      Job job{next_job++, planned.epoch, planned.cursor + options.rank * batch, batch,
+              planned.cursor + global};
+      planned.cursor = job.end;
+      return job;
     }
-    Job job{next_job++, planned.epoch, planned.cursor, batch};
-    planned.cursor += batch;
+    if (planned.cursor >= size()) return std::nullopt;
+    batch = std::min(batch, size() - planned.cursor);
+    Job job{next_job++, planned.epoch, planned.cursor, batch, planned.cursor + batch};
+    planned.cursor = job.end;
     return job;
   }
 
@@ -155,7 +166,7 @@ struct Loader::State {
 
   BuiltBatch build(const Job& job, std::shared_ptr<const std::vector<int64_t>> order) const {
     BuiltBatch built;
-    built.after = {job.epoch, job.begin + job.count};
+    built.after = {job.epoch, job.end};
     try {
       SingleComputeThread one_thread;  // same numbers in every thread, no fight over cores
       std::vector<Sample> samples;
@@ -164,7 +175,13 @@ struct Loader::State {
         int64_t index = order ? (*order)[static_cast<size_t>(i)] : i;
         if (auto sample = fetch(index, job.epoch, built)) samples.push_back(std::move(*sample));
       }
-      if (!samples.empty()) built.batch = collate(samples);
+      if (!samples.empty()) {
+        built.batch = collate(samples);
+        auto seeds = at::empty({static_cast<int64_t>(samples.size())}, at::kLong);
+        for (size_t i = 0; i < samples.size(); ++i)
+          seeds[static_cast<int64_t>(i)] = model_seed(options.seed, samples[i].id, job.epoch);
+        built.batch->tensors[kSampleSeedKey] = seeds;
+      }
       if (built.batch && options.training && options.batch_transforms)
         options.batch_transforms->apply(*built.batch, batch_seed(options.seed, job.epoch, job.begin));
     } catch (...) {
@@ -234,9 +251,12 @@ Loader::Loader(const Dataset& dataset, LoaderOptions options, LoaderPosition sta
   if (options.batch_size < 1) throw Error(options.name + ": batch_size must be at least 1");
   if (options.workers < 0 || options.prefetch < 1)
     throw Error(options.name + ": needs workers >= 0 and prefetch >= 1");
-  if (options.training && dataset.size() < options.batch_size)
+  if (options.world < 1 || options.rank < 0 || options.rank >= options.world)
+    throw Error(options.name + ": rank " + std::to_string(options.rank) + " of " +
+                std::to_string(options.world) + " ranks");
+  if (options.training && dataset.size() < options.batch_size * options.world)
     throw Error(options.name + " has " + std::to_string(dataset.size()) +
-                " samples, fewer than batch_size " + std::to_string(options.batch_size));
+                " samples, fewer than batch_size " + std::to_string(options.batch_size * options.world));
   state_ = std::make_unique<State>(dataset, std::move(options), start);
   State& s = *state_;
   for (int64_t w = 0; w < s.options.workers; ++w) s.threads.emplace_back([&s] { s.work(); });
@@ -268,7 +288,7 @@ const std::vector<SkippedSample>& Loader::skipped_samples() const { return state
 
 int64_t Loader::batches_per_epoch() const {
   int64_t size = state_->size(), batch = state_->options.batch_size;
-  return state_->options.training ? size / batch : (size + batch - 1) / batch;
+  return state_->options.training ? size / (batch * state_->options.world) : (size + batch - 1) / batch;
 }
 
 }  // namespace wm

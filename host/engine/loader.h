@@ -32,6 +32,10 @@ struct LoaderOptions {
   // one-pass loaders never mix. May be null.
   std::shared_ptr<const BatchTransforms> batch_transforms;
   std::string name = "data";                            // for messages, e.g. "data.train"
+  // data-parallel training: the loader plans global batches of batch_size * world positions and
+  // builds rank's slice [rank * batch_size, (rank + 1) * batch_size) of each; positions stay
+  // global. Ranks' slices, in rank order, are the batch one process builds with batch_size * world.
+  int64_t rank = 0, world = 1;
 };
 
 // where the loader stands: the next batch starts at `cursor` in epoch `epoch`'s order
@@ -70,6 +74,11 @@ class Loader {
 
 // the seed of one sample's random transforms, fixed by (seed, sample id, epoch)
 uint64_t sample_seed(uint64_t seed, const std::string& id, int64_t epoch);
+// Every batch carries kSampleSeedKey, int64 [B]: the seed of the randomness a model draws for
+// each sample during loss() (frame pairs, masks), fixed by (seed, sample id, epoch) and apart
+// from the transforms' stream. A sample then gets the same draws in any batch and on any rank.
+inline constexpr const char* kSampleSeedKey = "sample_seed";
+int64_t model_seed(uint64_t seed, const std::string& id, int64_t epoch);
 
 // Runs `work` with one intra-op compute thread on the calling thread only (OpenMP's team size
 // is a per-thread setting; LibTorch's set_num_threads is process-wide). Data work done this way

@@ -17,7 +17,7 @@
 
 namespace wm {
 
-const char* const MetricsLog::kTimingKeys[3] = {"samples_per_s", "seconds", "time"};
+const char* const MetricsLog::kTimingKeys[4] = {"comm_ms", "samples_per_s", "seconds", "time"};
 
 namespace {
 
@@ -51,8 +51,9 @@ bool same_but_timings(const std::string& old_line, const std::string& line, size
 
 //---- opening ----
 
-MetricsLog::MetricsLog(const std::filesystem::path& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+MetricsLog::MetricsLog(const std::filesystem::path& path) : path_(path), discard_(path.empty()) {
+  if (discard_) path_ = "/dev/null";
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error("cannot open " + path.string() + ": " + std::strerror(errno));
   struct stat info {};
   if (::fstat(fd_, &info) != 0) throw Error("cannot stat " + path.string() + ": " + std::strerror(errno));
@@ -154,7 +155,7 @@ int64_t MetricsLog::offset() {
 
 void MetricsLog::restored(int64_t offset) {
   if (!replaying_) {
-    if (offset > size_)
+    if (offset > size_ && !discard_)
       log().warn("metrics.jsonl holds {} bytes, fewer than the {} of the checkpoint; lines are "
                  "missing before this resume", size_, offset);
     return;

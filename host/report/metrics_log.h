@@ -20,6 +20,7 @@ namespace wm {
 
 class MetricsLog {
  public:
+  // an empty path keeps the values (last_values) and writes nothing: the log of ranks above 0
   explicit MetricsLog(const std::filesystem::path& path);
   ~MetricsLog();
   MetricsLog(const MetricsLog&) = delete;
@@ -49,7 +50,7 @@ class MetricsLog {
   void finish();
 
   // values that measure time, not results: written last and ignored when lines are compared
-  static const char* const kTimingKeys[3];
+  static const char* const kTimingKeys[4];
 
  private:
   void write_whole(const std::string& line);
@@ -59,6 +60,7 @@ class MetricsLog {
                 const std::map<std::string, double>& values);
 
   std::filesystem::path path_;
+  bool discard_ = false;
   int fd_ = -1;
   int64_t size_ = 0;  // bytes in the file
   std::string label_;

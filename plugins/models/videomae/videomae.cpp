@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "wm/nn/frame_pair_model.h"
+#include "wm/nn/sample_random.h"
 #include "wm/nn/transformer.h"
 #include "wm/sdk.h"
 #include "wm/io/checkpoint.h"
@@ -94,10 +95,12 @@ class VideoMaeNet : public torch::nn::Module {
 
   int64_t tokens() const { return tokens_; }
 
-  // tube masking: one random 2-D mask per clip, the same in every temporal slot; true = masked
-  at::Tensor tube_mask(int64_t batch, double ratio) const {
+  // tube masking: one random 2-D mask per clip, the same in every temporal slot; true = masked.
+  // Clip i's mask comes from seeds[i] (the batch's sample_seed), else from LibTorch's generator.
+  at::Tensor tube_mask(int64_t batch, double ratio, const at::Tensor& seeds) const {
     int64_t masked = static_cast<int64_t>(ratio * static_cast<double>(grid_));
-    auto order = torch::rand({batch, grid_}, mask_token_.options()).argsort(1, /*descending=*/false);
+    auto draws = wm::nn::uniform_per_sample(seeds, batch, grid_).to(mask_token_.device());
+    auto order = draws.argsort(1, /*descending=*/false);
     auto mask2d = order < masked;  // exactly `masked` true per row
     return mask2d.repeat({1, tokens_ / grid_});
   }
@@ -179,7 +182,7 @@ class VideoMae : public wm::TorchModel {
 
   wm::LossOutput loss(const wm::Batch& batch) override {
     auto clip = clip_of(batch);
-    auto mask = net_->tube_mask(clip.size(0), mask_ratio_);
+    auto mask = net_->tube_mask(clip.size(0), mask_ratio_, wm::nn::sample_seeds(batch.tensors));
     auto predicted = net_->forward(normalise(clip), mask);
     auto target = targets(clip).masked_select(mask.unsqueeze(-1)).view_as(predicted);
     wm::LossOutput out;
@@ -193,7 +196,7 @@ class VideoMae : public wm::TorchModel {
   // the true tubelet statistics as the official visualisation does) against the clip
   wm::TensorMap predict(const wm::Batch& batch) override {
     auto clip = clip_of(batch);
-    auto mask = net_->tube_mask(clip.size(0), mask_ratio_);
+    auto mask = net_->tube_mask(clip.size(0), mask_ratio_, wm::nn::sample_seeds(batch.tensors));
     auto predicted = net_->forward(normalise(clip), mask);
     auto pixels = net_->tubelets(clip);  // [B, N, P, 3]
     auto shape = pixels.sizes().vec();

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "wm/nn/sample_random.h"
+
 namespace wm::nn {
 
 FramePairModel::FramePairModel(std::shared_ptr<FramePairNet> net, GapSampling sampling,
@@ -9,7 +11,7 @@ FramePairModel::FramePairModel(std::shared_ptr<FramePairNet> net, GapSampling sa
     : TorchModel(net), net_(std::move(net)), sampling_(sampling), eval_gap_(eval_gap), tokens_per_pair_(tokens_per_pair) {}
 
 LossOutput FramePairModel::loss(const Batch& batch) {
-  auto pairs = sample_frame_pairs(batch.at("video"), sampling_);
+  auto pairs = sample_frame_pairs(batch.at("video"), sampling_, sample_seeds(batch.tensors));
   auto predicted = net_->predict_pair(pairs.first, pairs.future).first;
   LossOutput out;
   out.loss = gap_weighted_mse(predicted, pairs.future, pairs.gaps, sampling_.loss_decay, out.logs);

@@ -5,25 +5,34 @@
 #include <cmath>
 
 #include "wm/error.h"
+#include "wm/nn/sample_random.h"
 
 namespace wm::nn {
 
-FramePairs sample_frame_pairs(const at::Tensor& video, const GapSampling& sampling) {
+FramePairs sample_frame_pairs(const at::Tensor& video, const GapSampling& sampling,
+                              const at::Tensor& seeds) {
   int64_t batch = video.size(0), frames = video.size(1);
   if (frames <= sampling.max_gap)
     throw Error("clips have " + std::to_string(frames) + " frames; max_gap " +
                 std::to_string(sampling.max_gap) + " needs at least " +
                 std::to_string(sampling.max_gap + 1));
-  auto weights = at::empty({sampling.max_gap}, at::kDouble);  // on the CPU, as the draws
+  // P(gap = k) ~ sample_decay^(k-1): the gap is where the first uniform falls in the cumulative
+  // distribution; the start t is uniform in [0, T - 1 - gap]
+  auto weights = at::empty({sampling.max_gap}, at::kDouble);
   for (int64_t k = 0; k < sampling.max_gap; ++k)
     weights[k] = std::pow(sampling.sample_decay, static_cast<double>(k));
-  auto gaps = at::multinomial(weights, batch, /*replacement=*/true) + 1;  // [B] in [1, max_gap]
-  // t uniform in [0, T - 1 - gap]
-  auto starts = (at::rand({batch}, at::kDouble) * (frames - gaps).to(at::kDouble)).floor().to(at::kLong);
+  auto cumulative = weights.cumsum(0) / weights.sum();
+  auto draws = uniform_per_sample(seeds, batch, 2);  // [B, 2] on the CPU
+  auto gaps = (draws.select(1, 0).unsqueeze(1) >= cumulative.unsqueeze(0)).sum(1).clamp_max(sampling.max_gap - 1) + 1;
+  auto starts = (draws.select(1, 1) * (frames - gaps).to(at::kDouble)).floor().to(at::kLong);
   auto rows = at::arange(batch, at::kLong);
   auto device = video.device();
   rows = rows.to(device), starts = starts.to(device), gaps = gaps.to(device);
   return {video.index({rows, starts}), video.index({rows, starts + gaps}), gaps};
+}
+
+FramePairs sample_frame_pairs(const at::Tensor& video, const GapSampling& sampling) {
+  return sample_frame_pairs(video, sampling, at::Tensor());
 }
 
 FramePairs pairs_at_gap(const at::Tensor& video, int64_t gap) {

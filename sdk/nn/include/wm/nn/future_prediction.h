@@ -21,7 +21,10 @@ struct FramePairs {
   at::Tensor gaps;           // [N] int64
 };
 
-// one random pair per clip (LibTorch's generator); video [B, T, 3, H, W], T > max_gap
+// one random pair per clip; video [B, T, 3, H, W], T > max_gap. Clip i's gap and start come
+// from seeds[i] (the batch's sample_seed, sample_random.h); without seeds, from LibTorch's generator
+FramePairs sample_frame_pairs(const at::Tensor& video, const GapSampling& sampling,
+                              const at::Tensor& seeds);
 FramePairs sample_frame_pairs(const at::Tensor& video, const GapSampling& sampling);
 // every pair at a fixed gap, ordered clip-major: N = B * (T - gap)
 FramePairs pairs_at_gap(const at::Tensor& video, int64_t gap);
