@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <ATen/core/grad_mode.h>
 #include <unistd.h>
 
@@ -123,6 +124,12 @@ void Group::join(const LaunchInfo& launch, const Settings& settings, const std::
     throw Error(std::to_string(gpus) + " GPUs for " + std::to_string(launch.local_world) +
                 " local ranks on this machine: start one rank per GPU (--nproc " + std::to_string(gpus) +
                 ", torchrun --nproc-per-node " + std::to_string(gpus) + ")");
+  }
+  // device: cuda means cuda:(LOCAL_RANK % GPUs): right with one visible GPU per task (srun
+  // --gpus-per-task=1) and with all of them visible
+  if (device == "cuda" && at::hasCUDA() && c10::impl::hasDeviceGuardImpl(at::kCUDA)) {
+    auto index = static_cast<at::DeviceIndex>(launch.local_rank % at::detail::getCUDAHooks().getNumGPUs());
+    c10::impl::getDeviceGuardImpl(at::kCUDA)->setDevice(at::Device(at::kCUDA, index));
   }
   std::string backend = settings.backend == "auto" ? (device == "cuda" ? "nccl" : "gloo") : settings.backend;
   if (backend == "nccl")
