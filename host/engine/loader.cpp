@@ -177,10 +177,9 @@ struct Loader::State {
       }
       if (!samples.empty()) {
         built.batch = collate(samples);
-        auto seeds = at::empty({static_cast<int64_t>(samples.size())}, at::kLong);
-        for (size_t i = 0; i < samples.size(); ++i)
-          seeds[static_cast<int64_t>(i)] = model_seed(options.seed, samples[i].id, job.epoch);
-        built.batch->tensors[kSampleSeedKey] = seeds;
+        std::vector<int64_t> seeds;
+        for (const Sample& sample : samples) seeds.push_back(model_seed(options.seed, sample.id, job.epoch));
+        built.batch->tensors[kSampleSeedKey] = at::tensor(seeds, at::kLong);
       }
       if (built.batch && options.training && options.batch_transforms)
         options.batch_transforms->apply(*built.batch, batch_seed(options.seed, job.epoch, job.begin));
