@@ -113,8 +113,6 @@ Group& Group::process() {
 
 Group::~Group() = default;
 
-void Group::configure(const Settings& settings) { settings_ = settings; }
-
 void Group::join(const LaunchInfo& launch, const Settings& settings, const std::string& device) {
   launch_ = launch;
   settings_ = settings;

@@ -6,6 +6,8 @@
 #pragma once
 #include <ATen/core/Tensor.h>
 
+#include "distributed_settings.h"
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -33,13 +35,6 @@ std::string backends_built();
 
 //---- the group ----
 
-// `distributed:` in the experiment file (defaults are c10d's)
-struct Settings {
-  std::string backend = "auto";  // auto: nccl with device cuda, gloo otherwise
-  double timeout_s = 1800;       // of every collective and of the rendezvous
-  double bucket_mb = 25, first_bucket_mb = 1;
-};
-
 // The processes of this run. join() is called once, before the run folder is chosen; until then
 // (and always in a single process) the group has rank 0 of 1 and every collective is a no-op.
 class Group {
@@ -48,15 +43,11 @@ class Group {
 
   // builds the store and the process group; throws Error when the build lacks the backend
   void join(const LaunchInfo& launch, const Settings& settings, const std::string& device);
-  // settings that only matter once training starts (the first experiment's `distributed:`)
-  void configure(const Settings& settings);
   bool active() const { return world_ > 1; }
   int rank() const { return rank_; }
   int world() const { return world_; }
-  int local_rank() const { return launch_.local_rank; }
   int local_world() const { return launch_.local_world; }
   const Settings& settings() const { return settings_; }
-  const LaunchInfo& launch() const { return launch_; }
 
   //---- collectives (CPU tensors; each call is one c10d operation every rank makes) ----
 

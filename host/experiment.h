@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "analysis/step.h"
-#include "distributed.h"
+#include "distributed_settings.h"
 #include "config_node.h"
 #include "param_binding.h"
 #include "plugin_registry.h"

@@ -86,6 +86,8 @@ struct Procedure {
   // further validation that needs the whole experiment; throws ConfigError; may be null
   void (*check)(const Experiment& experiment, const ProcedureSpec& step);
   void (*run)(RunContext& context, const Params& params);
+  // with several ranks, every rank runs it (train); otherwise rank 0 runs it and the others wait
+  bool all_ranks = false;
 };
 
 // the loader settings of data.<name>: its transforms, `workers` and `prefetch`, the run's seed

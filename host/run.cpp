@@ -61,10 +61,11 @@ class RunLogFile {
   std::shared_ptr<spdlog::sinks::sink> sink_;
 };
 
-// A step other than train runs on rank 0 alone (evaluate, rollout, collect, ...); the other ranks
-// wait until it is done, then build what it wrote from the shared run folder
+// A step runs on every rank when its procedure says so (train); any other runs on rank 0 alone
+// (evaluate, rollout, collect, ...) while the other ranks wait, then build what it wrote from the
+// shared run folder
 void run_step(const ProcedureSpec& step, RunContext& context, size_t index, dist::Group& group) {
-  if (!group.active() || step.procedure == &train_procedure)
+  if (!group.active() || step.procedure->all_ranks)
     return step.procedure->run(context, step.params);
   std::string key = "run/" + context.dir.string() + "/step/" + std::to_string(index);
   if (group.rank() != 0) {

@@ -574,6 +574,7 @@ void train_run(RunContext& context, const Params& params) { Trainer(context, par
 
 const Procedure train_procedure = {"train",
                                    "optimise the model's loss (AdamW, warmup + cosine, checkpoints)",
-                                   &train_schema, {/*model=*/true}, &train_check, &train_run};
+                                   &train_schema, {/*model=*/true}, &train_check, &train_run,
+                                   /*all_ranks=*/true};
 
 }  // namespace wm
