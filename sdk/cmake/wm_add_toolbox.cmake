@@ -18,6 +18,9 @@ function(wm_add_toolbox name)
   target_link_libraries(${target} PUBLIC wmsdk ${TOOLBOX_PUBLIC} PRIVATE ${TOOLBOX_PRIVATE})
   set_target_properties(${target} PROPERTIES VERSION ${TOOLBOX_VERSION}.${PROJECT_VERSION}
     SOVERSION ${TOOLBOX_VERSION} EXPORT_NAME ${name})
+  if(TARGET wm_toolbox_pch)
+    target_precompile_headers(${target} REUSE_FROM wm_toolbox_pch)
+  endif()
   set_property(GLOBAL APPEND PROPERTY WM_TOOLBOXES "${name}=${TOOLBOX_VERSION}")
   install(TARGETS ${target} EXPORT wmsdkTargets
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -1,0 +1,2 @@
+// anchors the test suite's precompiled header target (tests/CMakeLists.txt); it does nothing
+int main() { return 0; }
