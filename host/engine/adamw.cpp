@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
+#include <torch/version.h>
 
 #include <cmath>
 #include <map>
@@ -10,7 +11,17 @@
 
 namespace wm::train {
 
-AdamW::AdamW(const NamedTensors& parameters, AdamWOptions options) : options_(options) {
+// _fused_adamw_ came with LibTorch 2.0 for CUDA and 2.4 for CPU
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define WM_FUSED_ADAMW 1
+#else
+#define WM_FUSED_ADAMW 0
+#endif
+
+bool AdamW::fused_available() { return WM_FUSED_ADAMW; }
+
+AdamW::AdamW(const NamedTensors& parameters, AdamWOptions options)
+    : options_(options), fused_(options.fused && fused_available()) {
   decay_.weight_decay = options.weight_decay;
   no_decay_.weight_decay = 0.0;
   for (const auto& [name, param] : parameters) {
@@ -20,6 +31,7 @@ AdamW::AdamW(const NamedTensors& parameters, AdamWOptions options) : options_(op
     group.params.push_back(param);
     group.exp_avg.push_back(at::zeros_like(param));
     group.exp_avg_sq.push_back(at::zeros_like(param));
+    if (fused_) group.steps.push_back(at::zeros({}, param.options().dtype(at::kFloat)));
   }
 }
 
@@ -49,8 +61,29 @@ void AdamW::update(Group& group, double lr, double bias1, double bias2) {
   at::_foreach_addcdiv_(group.params, group.exp_avg, denominator, -lr / bias1);
 }
 
+// the same update in one kernel per group; the kernel reads the step count (it does not advance
+// it), so the step tensors are advanced first, or the first bias correction would divide by zero
+void AdamW::update_fused(Group& group, double lr) {
+  if (group.params.empty()) return;
+#if WM_FUSED_ADAMW
+  at::NoGradGuard no_grad;
+  at::_foreach_add_(group.steps, 1);
+  at::_fused_adamw_(group.params, grads(group), group.exp_avg, group.exp_avg_sq, /*max_exp_avg_sqs=*/{},
+                    group.steps, lr, options_.beta1, options_.beta2, group.weight_decay, options_.eps,
+                    /*amsgrad=*/false, /*maximize=*/false);
+#else
+  (void)lr;
+  throw Error("AdamW: this LibTorch has no fused kernel");
+#endif
+}
+
 void AdamW::step(double lr) {
   ++steps_;
+  if (fused_) {
+    update_fused(decay_, lr);
+    update_fused(no_decay_, lr);
+    return;
+  }
   double bias1 = 1.0 - std::pow(options_.beta1, static_cast<double>(steps_));
   double bias2 = 1.0 - std::pow(options_.beta2, static_cast<double>(steps_));
   update(decay_, lr, bias1, bias2);
@@ -98,6 +131,8 @@ void AdamW::load_state(const NamedTensors& state) {
   at::Tensor step = at::zeros({}, at::kLong);
   take("step", step);
   steps_ = step.item<int64_t>();
+  for (Group* group : {&decay_, &no_decay_})
+    for (auto& count : group->steps) count.fill_(static_cast<double>(steps_));
   for (Group* group : {&decay_, &no_decay_})
     for (size_t i = 0; i < group->params.size(); ++i) {
       take("exp_avg/" + group->names[i], group->exp_avg[i]);

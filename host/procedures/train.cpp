@@ -22,6 +22,7 @@
 #include "report/tensorboard.h"
 #include "wm/error.h"
 #include "engine/adamw.h"
+#include "engine/autocast.h"
 #include "engine/random.h"
 #include "wm/io/checkpoint.h"
 #include "engine/schedule.h"
@@ -47,6 +48,9 @@ Schema train_schema() {
       .reals("betas", {0.9, 0.999}, "AdamW betas").range(0.0, 1.0)
       .real("clip_grad", 1.0, "clip the gradient norm to this (0: off)").at_least(0)
       .integer("accumulate", 1, "batches per optimizer step").at_least(1)
+      .choice("precision", "fp32", {"fp32", "bf16"},
+              "bf16: the forward pass under autocast (matrix products in bfloat16, losses and norms "
+              "in float32), float32 master weights; fast on GPUs and on CPUs with AVX-512 BF16 or AMX")
       .integer("log_every", 10, "steps between metrics.jsonl lines").at_least(1)
       .integer("checkpoint_every", 100, "steps between checkpoints (and at the end)").at_least(1)
       .integer("keep_last", 2, "checkpoints kept besides best.pt").at_least(1)
@@ -98,6 +102,7 @@ struct TrainOptions {
         warmup(p.get<double>("warmup")),
         weight_decay(p.get<double>("weight_decay")),
         clip_grad(p.get<double>("clip_grad")),
+        precision(p.get<std::string>("precision")),
         betas(p.get<RealList>("betas")),
         resume(p.get<std::string>("resume") != "false"),
         init_from(p.get<std::string>("init_from")),
@@ -113,6 +118,7 @@ struct TrainOptions {
   int64_t batch_size, accumulate, steps, log_every, checkpoint_every, keep_last, eval_batches,
       stop_after_steps;
   double lr, min_lr, warmup, weight_decay, clip_grad;
+  std::string precision;
   RealList betas;
   bool resume;
   std::string init_from, init_prefix;
@@ -184,7 +190,10 @@ class Trainer {
       double step_loss = 0, samples = 0, tokens = 0, nonfinite = 0;
       for (int64_t micro = 0; micro < accumulate_; ++micro) {
         Batch batch = next_batch();
-        out = model_.loss(batch);
+        {
+          train::Autocast autocast(context_.experiment.device, o_.precision);
+          out = model_.loss(batch);
+        }
         double value = out.loss.item<double>();
         if (!std::isfinite(value)) {
           if (!group_.active()) fail_nonfinite(value);
