@@ -1,10 +1,11 @@
 // glp's inverse-dynamics head (spec D1): from a current clip's latents and an outcome clip's
-// latents, which action led from one to the other. Per token: [last current latent, the
-// outcome's frame-mean latent, their difference], each layer-normalised; one MLP shared by all
-// tokens (2 x dim wide, GELU), the mean over tokens, then class logits (label actions) or action
-// values (continuous). A copied last latent gives a zero difference: the floor carries no
-// action by construction. It trains on true latents only; at prediction it also reads the
-// adapter's outcome (how recognisable the predicted action is) and the copied latent.
+// latents, which action led from one to the other. Per token and outcome frame: [last current
+// latent, the frame's latent, their difference], each layer-normalised, and the frame's index
+// (one-hot); one MLP shared by all tokens and frames (2 x dim wide, GELU), the mean over both,
+// then class logits (label actions) or action values (continuous). A copied last latent gives
+// zero differences: the floor carries no action by construction. It trains on true latents only;
+// at prediction it also reads the adapter's outcome (how recognisable the predicted action is)
+// and the copied latent.
 #pragma once
 #include <ATen/core/Tensor.h>
 
@@ -21,8 +22,10 @@ namespace glp {
 
 class ActionHead {
  public:
-  // registers its layers as `action_head` under `parent`; the latents are [B, F, tokens, latent_dim]
-  ActionHead(torch::nn::Module& parent, int64_t latent_dim, int64_t hidden, int64_t outputs);
+  // registers its layers as `action_head` under `parent`; the latents are [B, F, tokens, latent_dim],
+  // outcomes have `outcome_frames` frames
+  ActionHead(torch::nn::Module& parent, int64_t latent_dim, int64_t outcome_frames, int64_t hidden,
+             int64_t outputs);
 
   // current [B, C, N, D], outcome [B, O, N, D] -> [B, outputs]
   at::Tensor forward(const at::Tensor& current, const at::Tensor& outcome) const;

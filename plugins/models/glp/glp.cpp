@@ -127,7 +127,7 @@ class Glp : public wm::Model {
     }
     if (p.get<bool>("action_head"))
       action_head_ = std::make_unique<glp::ActionHead>(
-          *net_, encoder_->dim(), 2 * p.get<int64_t>("dim"),
+          *net_, encoder_->dim(), outcome_, 2 * p.get<int64_t>("dim"),
           label_actions_ ? p.get<int64_t>("classes") : action_size_);
   }
 

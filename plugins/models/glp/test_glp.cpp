@@ -103,7 +103,7 @@ std::map<std::string, double> head_accuracy(bool broken, int steps) {
   static const Latents train = study_latents(0, 3000), held = study_latents(3000, 400);
   torch::manual_seed(1);
   torch::nn::Module parent;
-  glp::ActionHead head(parent, train.current.size(3), 192, 5);
+  glp::ActionHead head(parent, train.current.size(3), train.outcome.size(1), 192, 5);
   train::AdamW optimizer(named_parameters(parent), {0.9, 0.999, 1e-8, 0.05});
   for (int step = 0; step < steps; ++step) {
     auto rows = torch::randint(3000, {64}, torch::kLong);
@@ -118,19 +118,27 @@ std::map<std::string, double> head_accuracy(bool broken, int steps) {
   auto accuracy = [&](const at::Tensor& outcome) {
     return head.forward(held.current, outcome).argmax(1).eq(held.label).to(torch::kDouble).mean().item<double>();
   };
-  return {{"true", accuracy(broken ? held.outcome.roll(1, 0) : held.outcome)}, {"copy", accuracy(copied)}};
+  auto outcome = broken ? held.outcome.roll(1, 0) : held.outcome;
+  return {{"true", accuracy(outcome)},
+          {"copy", accuracy(copied)},
+          {"frame_mean", accuracy(outcome.mean(1, true).expand_as(outcome))}};
 }
 
-// measured 0.84 true and 0.215 copy (5 classes, chance 0.2); spec D1 asks 0.9 for the ceiling,
-// which this frozen random encoder's latents do not reach with 3000 clips (see the README)
+// spec D1: the ceiling at least 0.9, the floor at most 0.35 (5 classes, chance 0.2); measured
+// 0.92 and 0.215 (with the outcome's mean instead of its frames: 0.84 and 0.215), and 0.80 on
+// outcomes replaced by their frames' mean
 TEST(GlpActionHead, ReadsThePushFromTrueLatentsButNotFromACopiedLatent) {
   auto accuracy = head_accuracy(false, 2500);
-  EXPECT_GE(accuracy["true"], 0.8);  // the ceiling: the outcome shows the action
-  EXPECT_LE(accuracy["copy"], 0.35);  // the floor: copying the last latent shows none
+  EXPECT_GE(accuracy["true"], 0.9) << "the ceiling: the outcome shows the action";
+  EXPECT_LE(accuracy["copy"], 0.35) << "the floor: copying the last latent shows none";
+  // an outcome whose frames are all their mean, as an L2-trained predictor may give under
+  // uncertainty, still reads as its action (a head on the concatenated frames read 0.30)
+  EXPECT_GE(accuracy["frame_mean"], 0.7);
 }
 
+// measured 0.20
 TEST(GlpActionHead, AHeadThatIgnoresItsOutcomeFailsTheCeiling) {
-  EXPECT_LT(head_accuracy(true, 1000)["true"], 0.8);
+  EXPECT_LT(head_accuracy(true, 1000)["true"], 0.9);
 }
 
 TEST(GlpActionHead, TrainsWithTheAdapterAndPredictsThreeReadings) {
