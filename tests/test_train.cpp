@@ -128,7 +128,8 @@ TEST(Train, Bf16TrainsTheQuickstartModelAsWellAsFloat32) {
   auto run = [&](const std::string& name, const std::string& precision) {
     std::string args = std::regex_replace(shorter, std::regex("\\{\\}"), name);
     std::string config = (fs::path(WM_TEST_SOURCE_DIR) / "configs/quickstart.yaml").string();
-    EXPECT_EQ(run_wmhost("run " + config + " " + args + " +procedure.0.train.precision=" + precision, dir.path()), 0)
+    std::string command = "run " + config + " " + args + " +procedure.0.train.precision=" + precision;
+    EXPECT_EQ(run_wmhost(command, dir.path()), 0)
         << read(dir.path() / "wmhost.err");
     return last_eval_loss(dir.path() / name);
   };

@@ -13,10 +13,16 @@ at::DeviceType type_of(bool cuda) { return cuda ? at::kCUDA : at::kCPU; }
 bool enabled(bool cuda) { return at::autocast::is_autocast_enabled(type_of(cuda)); }
 void enable(bool cuda, bool on) { at::autocast::set_autocast_enabled(type_of(cuda), on); }
 at::ScalarType autocast_type(bool cuda) { return at::autocast::get_autocast_dtype(type_of(cuda)); }
-void set_autocast_type(bool cuda, at::ScalarType type) { at::autocast::set_autocast_dtype(type_of(cuda), type); }
+void set_autocast_type(bool cuda, at::ScalarType type) {
+  at::autocast::set_autocast_dtype(type_of(cuda), type);
+}
 #else
-bool enabled(bool cuda) { return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
-void enable(bool cuda, bool on) { cuda ? at::autocast::set_enabled(on) : at::autocast::set_cpu_enabled(on); }
+bool enabled(bool cuda) {
+  return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+void enable(bool cuda, bool on) {
+  cuda ? at::autocast::set_enabled(on) : at::autocast::set_cpu_enabled(on);
+}
 at::ScalarType autocast_type(bool cuda) {
   return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
 }
