@@ -182,12 +182,17 @@ int launch(const std::vector<std::string>& args) {
       if (++forwarded > 1) signal_all(SIGKILL);
       exit_code = exit_code ? exit_code : 3;
     }
-    // ranks that ended
-    int status = 0;
-    for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
+    // ranks that ended; one ended by a signal goes first, since the ranks that lost contact with
+    // it exit at about the same moment and would otherwise be named as the cause
+    std::vector<std::pair<size_t, int>> ended;  // rank, wait status
+    int raw = 0;
+    for (pid_t pid; (pid = ::waitpid(-1, &raw, WNOHANG)) > 0;) {
       size_t k = 0;
       while (k < ranks.size() && ranks[k].pid != pid) ++k;
-      if (k == ranks.size()) continue;
+      if (k < ranks.size()) ended.emplace_back(k, raw);
+    }
+    std::stable_partition(ended.begin(), ended.end(), [](const auto& e) { return WIFSIGNALED(e.second); });
+    for (auto [k, status] : ended) {
       ranks[k].running = false;
       --running;
       int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
