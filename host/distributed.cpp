@@ -7,16 +7,27 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 
 #include "wm/error.h"
 #include "wm/log.h"
 
-// the only file that includes c10d (WM_HAVE_GLOO: sdk/cmake/wm_dependencies.cmake found it)
-#if WM_HAVE_GLOO
+// the only file that includes c10d (WM_HAVE_GLOO, WM_HAVE_NCCL: host/CMakeLists.txt found them)
+#ifndef WM_HAVE_NCCL
+#define WM_HAVE_NCCL 0
+#endif
+#define WM_HAVE_BACKEND (WM_HAVE_GLOO || WM_HAVE_NCCL)
+#if WM_HAVE_BACKEND
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
+#endif
+#if WM_HAVE_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#if WM_HAVE_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 namespace wm::dist {
@@ -88,19 +99,29 @@ LaunchInfo launch_from_environment() {
 }
 
 std::string backends_built() {
-#if WM_HAVE_GLOO
-  return "gloo";
-#else
-  return "none";
-#endif
+  std::string built = WM_HAVE_GLOO ? "gloo" : "";
+  if (WM_HAVE_NCCL) built += built.empty() ? "nccl" : ", nccl";
+  return built.empty() ? "none" : built;
 }
 
 //---- the group ----
 
-#if WM_HAVE_GLOO
+#if WM_HAVE_BACKEND
+// the class both backends derive from: ProcessGroup in LibTorch 1.13, Backend in 2.x; the
+// collectives used here have the same signatures in both
+#if TORCH_VERSION_MAJOR >= 2
+using Backend = c10d::Backend;
+#else
+using Backend = c10d::ProcessGroup;
+#endif
 struct Group::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  c10::intrusive_ptr<Backend> group;
+  // NCCL reduces CUDA tensors only: the host's small CPU values travel through this device
+  std::optional<at::Device> device;
+#if WM_HAVE_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
 };
 #else
 struct Group::Impl {};
@@ -111,7 +132,16 @@ Group& Group::process() {
   return group;
 }
 
-Group::~Group() = default;
+Group::~Group() { leave(); }
+
+void Group::leave() {
+#if WM_HAVE_NCCL
+  // NCCL's communicators are torn down explicitly: left to the destructor, it can hang or warn
+  // (pytorch/pytorch#119215)
+  if (impl_ && impl_->nccl) impl_->nccl->shutdown(), impl_->nccl.reset();
+#endif
+  impl_.reset();
+}
 
 void Group::join(const LaunchInfo& launch, const Settings& settings, const std::string& device) {
   launch_ = launch;
@@ -130,11 +160,19 @@ void Group::join(const LaunchInfo& launch, const Settings& settings, const std::
     c10::impl::getDeviceGuardImpl(at::kCUDA)->setDevice(at::Device(at::kCUDA, index));
   }
   std::string backend = settings.backend == "auto" ? (device == "cuda" ? "nccl" : "gloo") : settings.backend;
-  if (backend == "nccl")
+  if (backend == "nccl" && !WM_HAVE_NCCL)
     throw Error("distributed.backend nccl: this wmhost was built without NCCL (built backends: " +
-                backends_built() + "); rebuild against a CUDA LibTorch with NCCL_INCLUDE_DIR set, "
-                "or set distributed.backend: gloo");
-#if WM_HAVE_GLOO
+                backends_built() + "; CMake said why); rebuild against a CUDA LibTorch with "
+                "NCCL_INCLUDE_DIR set, or set distributed.backend: gloo");
+  if (backend == "nccl" && device != "cuda")
+    throw Error("distributed.backend nccl needs device: cuda (NCCL reduces GPU tensors); use "
+                "distributed.backend: gloo or auto on the CPU");
+  if (backend == "gloo" && !WM_HAVE_GLOO)
+    throw Error("WORLD_SIZE is " + std::to_string(launch.world) + ", but this wmhost was built " +
+                (WM_HAVE_NCCL ? "without Gloo (it has NCCL, for device: cuda)" : "without a distributed backend") +
+                " (CMake said why: LibTorch without USE_C10D_GLOO, or no gloo/algorithm.h; on "
+                "Debian apt install libgloo-dev and rebuild)");
+#if WM_HAVE_BACKEND
   auto timeout = std::chrono::milliseconds(static_cast<int64_t>(settings.timeout_s * 1000));
   // the store as torch.distributed's _create_c10d_store makes it
   c10d::TCPStoreOptions options;
@@ -149,47 +187,68 @@ void Group::join(const LaunchInfo& launch, const Settings& settings, const std::
   if (launch.agent_store)
     impl_->store = c10::make_intrusive<c10d::PrefixStore>(
         "/worker/attempt_" + std::to_string(launch.restart_count), tcp);
-  auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
-  const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
-  gloo->devices.push_back(ifname && *ifname
-                              ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
-                              : c10d::ProcessGroupGloo::createDefaultDevice());
-  impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, launch.rank, launch.world, gloo);
+#if WM_HAVE_NCCL
+  if (backend == "nccl") {
+    auto nccl = c10d::ProcessGroupNCCL::Options::create();
+    nccl->timeout = timeout;
+    impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, launch.rank, launch.world, nccl);
+    impl_->group = impl_->nccl;
+    impl_->device = at::Device(at::kCUDA, c10::impl::getDeviceGuardImpl(at::kCUDA)->getDevice().index());
+  }
+#endif
+#if WM_HAVE_GLOO
+  if (backend == "gloo") {
+    auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
+    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+    gloo->devices.push_back(ifname && *ifname
+                                ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
+                                : c10d::ProcessGroupGloo::createDefaultDevice());
+    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, launch.rank, launch.world, gloo);
+  }
+#endif
   rank_ = launch.rank, world_ = launch.world;
-#else
-  throw Error("WORLD_SIZE is " + std::to_string(launch.world) +
-              ", but this wmhost was built without a distributed backend (CMake said why: "
-              "LibTorch without USE_C10D_GLOO, or no gloo/algorithm.h; on Debian apt install "
-              "libgloo-dev and rebuild)");
 #endif
 }
 
-#if WM_HAVE_GLOO
+#if WM_HAVE_BACKEND
 namespace {
-void reduce(c10d::ProcessGroupGloo& group, at::Tensor& tensor, c10d::ReduceOp op) {
-  std::vector<at::Tensor> tensors{tensor};
+// runs `collective` on `tensor`, or on a copy on the backend's device when the tensor lives
+// elsewhere (the host's CPU values under NCCL), copied back after
+template <class Collective>
+void on_device(const std::optional<at::Device>& device, at::Tensor& tensor, Collective collective) {
+  if (!device || tensor.device() == *device) {
+    std::vector<at::Tensor> tensors{tensor};
+    collective(tensors)->wait();
+    return;
+  }
+  std::vector<at::Tensor> tensors{tensor.to(*device)};
+  collective(tensors)->wait();
+  tensor.copy_(tensors[0]);
+}
+
+void reduce(Backend& group, const std::optional<at::Device>& device, at::Tensor& tensor, c10d::ReduceOp op) {
   c10d::AllreduceOptions options;
   options.reduceOp = op;
-  group.allreduce(tensors, options)->wait();
+  on_device(device, tensor, [&](std::vector<at::Tensor>& t) { return group.allreduce(t, options); });
 }
 }  // namespace
 #endif
 
 void Group::sum([[maybe_unused]] at::Tensor& tensor) {
-#if WM_HAVE_GLOO
-  if (active()) reduce(*impl_->group, tensor, c10d::ReduceOp::SUM);
+#if WM_HAVE_BACKEND
+  if (active()) reduce(*impl_->group, impl_->device, tensor, c10d::ReduceOp::SUM);
 #endif
 }
 
 void Group::min([[maybe_unused]] at::Tensor& tensor) {
-#if WM_HAVE_GLOO
-  if (active()) reduce(*impl_->group, tensor, c10d::ReduceOp::MIN);
+#if WM_HAVE_BACKEND
+  if (active()) reduce(*impl_->group, impl_->device, tensor, c10d::ReduceOp::MIN);
 #endif
 }
 
 void Group::max([[maybe_unused]] at::Tensor& tensor) {
-#if WM_HAVE_GLOO
-  if (active()) reduce(*impl_->group, tensor, c10d::ReduceOp::MAX);
+#if WM_HAVE_BACKEND
+  if (active()) reduce(*impl_->group, impl_->device, tensor, c10d::ReduceOp::MAX);
 #endif
 }
 
@@ -201,15 +260,14 @@ bool Group::any(bool flag) {
 }
 
 void Group::broadcast([[maybe_unused]] at::Tensor& tensor) {
-#if WM_HAVE_GLOO
+#if WM_HAVE_BACKEND
   if (!active()) return;
-  std::vector<at::Tensor> tensors{tensor};
-  impl_->group->broadcast(tensors, c10d::BroadcastOptions{})->wait();
+  on_device(impl_->device, tensor, [&](std::vector<at::Tensor>& t) { return impl_->group->broadcast(t); });
 #endif
 }
 
 void Group::sum_all([[maybe_unused]] std::vector<at::Tensor>& tensors) {
-#if WM_HAVE_GLOO
+#if WM_HAVE_BACKEND
   if (!active()) return;
   std::vector<c10::intrusive_ptr<c10d::Work>> pending;
   for (auto& tensor : tensors) {
@@ -221,13 +279,13 @@ void Group::sum_all([[maybe_unused]] std::vector<at::Tensor>& tensors) {
 }
 
 void Group::set([[maybe_unused]] const std::string& key, [[maybe_unused]] const std::string& value) {
-#if WM_HAVE_GLOO
+#if WM_HAVE_BACKEND
   if (active()) impl_->store->set(key, std::vector<uint8_t>(value.begin(), value.end()));
 #endif
 }
 
 std::string Group::get(const std::string& key, std::chrono::milliseconds timeout) {
-#if WM_HAVE_GLOO
+#if WM_HAVE_BACKEND
   if (!active()) throw Error("store key '" + key + "' asked for in a single process");
   // a week stands for "no timeout": a dead rank 0 ends the wait by closing the connection
   if (timeout.count() <= 0) timeout = std::chrono::hours(24 * 7);

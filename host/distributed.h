@@ -43,6 +43,9 @@ class Group {
 
   // builds the store and the process group; throws Error when the build lacks the backend
   void join(const LaunchInfo& launch, const Settings& settings, const std::string& device);
+  // ends the process group (NCCL's communicators are shut down explicitly); the destructor
+  // calls it too
+  void leave();
   bool active() const { return world_ > 1; }
   int rank() const { return rank_; }
   int world() const { return world_; }

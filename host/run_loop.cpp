@@ -15,6 +15,7 @@
 #include "run_config.h"
 #include "run_lock.h"
 #include "run_signals.h"
+#include "runtime.h"
 #include "wm/io/atomic_file.h"
 #include "wm/io/json.h"
 #include "wm/log.h"
@@ -288,15 +289,19 @@ int run_plan(const Plan& plan, const Options& options, PluginRegistry& registry)
   // several ranks when a launcher (wmhost launch, torchrun, srun) says so; else nothing changes
   const Experiment& first = plan.experiments.front();
   dist::Group& group = dist::Group::process();
-  group.join(dist::launch_from_environment(), first.distributed, first.device);
+  dist::LaunchInfo launch = dist::launch_from_environment();
+  if (launch.world > 1) require_device(first.device);  // before NCCL says it less helpfully
+  group.join(launch, first.distributed, first.device);
   std::filesystem::path root = shared_run_root(plan, options, group);
   // one process (or rank 0) per folder; SIGTERM, SIGINT and SIGHUP stop the run at a step
   // boundary (exit 3)
   std::optional<RunFolderLock> lock;
   if (group.rank() == 0) lock.emplace(root);
   install_stop_signals();
-  return plan.is_sweep ? run_sweep(plan, options, registry, root)
-                       : run_single(plan.experiments.front(), registry, root);
+  int code = plan.is_sweep ? run_sweep(plan, options, registry, root)
+                           : run_single(plan.experiments.front(), registry, root);
+  group.leave();
+  return code;
 }
 
 }  // namespace wm

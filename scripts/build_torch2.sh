@@ -80,7 +80,7 @@ if [ ! -f "$build_dir/CMakeCache.txt" ] || ! grep -qF "$torch_cmake" "$build_dir
     "-DCMAKE_PREFIX_PATH=$torch_cmake" "-DTorch_DIR=$torch_cmake/Torch" \
     "-DCaffe2_DIR=$torch_cmake/Caffe2" \
     "-DCMAKE_CUDA_COMPILER=$cuda_home/bin/nvcc" "-DCUDAToolkit_ROOT=$cuda_home" \
-    "-DCUDA_TOOLKIT_ROOT_DIR=$cuda_home"
+    "-DCUDA_TOOLKIT_ROOT_DIR=$cuda_home" "-DWM_TORCH_PYTHON=$(cd "$venv" && pwd)/bin/python"
 fi
 
 # build

@@ -3,24 +3,26 @@
 # PyTorch DDP (Python) with the same network and per-GPU batch (weak scaling), the bucket-size
 # sweep, start-up time, and a killed rank recovered by --max-restarts. Prints a table; asserts
 # nothing. Needs a CUDA build of wmhost (scripts/build_torch2.sh) and torchrun on PATH.
-#   bash bench/distributed/gpu_scaling.sh [WMHOST] [PER_GPU_BATCH]
-# wmhost's GPU ranks talk over Gloo (its NCCL backend is not built yet): the table shows what that
-# costs against DDP's NCCL.
+#   bash bench/distributed/gpu_scaling.sh [WMHOST] [PER_GPU_BATCH] [BACKEND]
+# BACKEND is wmhost's distributed.backend: nccl (the default; `wmhost --version` must list it)
+# or gloo (what the ranks cost without NCCL); DDP always uses NCCL.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 wmhost=${1:-$here/../../build-torch2/wmhost}
 per_gpu=${2:-32}
+backend=${3:-nccl}
 gpus=$(nvidia-smi -L | wc -l)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1) x $gpus; per-GPU batch $per_gpu"
+echo "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1) x $gpus; per-GPU batch $per_gpu;" \
+     "wmhost over $backend ($("$wmhost" --version | grep distributed))"
 
 experiment() {  # world, bucket_mb -> exp.yaml for that world size
   cat > "$work/exp.yaml" <<YAML
 experiment: gpu_scaling
 seed: 0
 device: cuda
-distributed: {backend: gloo, bucket_mb: $2}
+distributed: {backend: $backend, bucket_mb: $2}
 data:
   train: {plugin: synthetic, params: {samples: 20000, frames: 8, size: 32}, workers: 4}
 model:

@@ -40,8 +40,11 @@ OmpGet omp_get() {
 }  // namespace
 
 SingleComputeThread::SingleComputeThread() {
-  // LibTorch sets a thread's team size on its first parallel op; do that first, then override
+  // LibTorch sets a thread's team size on its first parallel op; do that first, then override.
+  // The first-op flag is an inline function's thread_local, one copy per library that hides its
+  // symbols: LibTorch 2.x keeps its own (reached through get_num_threads), apart from this one
   at::internal::lazy_init_num_threads();
+  (void)at::get_num_threads();
   if (omp_set() && omp_get()) saved_ = omp_get()(), omp_set()(1);
 }
 
