@@ -90,11 +90,12 @@ std::map<int, double> pytorch_lpips_seconds(const std::filesystem::path& folder,
   return seconds;
 }
 
-std::shared_ptr<wm::Metric> make_lpips(const std::filesystem::path& folder, int pairs) {
+std::shared_ptr<wm::Metric> make_lpips(const std::filesystem::path& folder, int pairs, bool channels_last) {
   static wm::Host host({WM_BENCH_PLUGIN_DIR});
   return host.make<wm::Metric>("lpips", "{net: alex, backbone_weights: " + (folder / "alexnet.pth").string() +
                                  ", head_weights: " + (folder / "alex.pth").string() +
-                                 ", chunk_frames: " + std::to_string(pairs) + "}");
+                                 ", chunk_frames: " + std::to_string(pairs) +
+                                 ", channels_last: " + (channels_last ? "true" : "false") + "}");
 }
 
 void bench_lpips() {
@@ -103,19 +104,24 @@ void bench_lpips() {
   std::filesystem::create_directories(folder);
   // PyTorch runs before and after the plugin and keeps its faster time: a fair share of quiet
   auto python = pytorch_lpips_seconds(folder, pairs);
-  auto metric = make_lpips(folder, pairs);
-  std::map<int, double> ours;
-  for (int size : {64, 224}) {
-    auto x0 = torch::rand({pairs, 3, size, size}), x1 = torch::rand({pairs, 3, size, size});
-    ours[size] = best_seconds(5, [&] { metric->update({{"prediction", x0}, {"target", x1}}); });
+  // the plugin's default (channels-last backbone) and the layout PyTorch uses by default
+  std::map<std::pair<int, bool>, double> ours;
+  for (bool channels_last : {true, false}) {
+    auto metric = make_lpips(folder, pairs, channels_last);
+    for (int size : {64, 224}) {
+      auto x0 = torch::rand({pairs, 3, size, size}), x1 = torch::rand({pairs, 3, size, size});
+      ours[{size, channels_last}] = best_seconds(5, [&] { metric->update({{"prediction", x0}, {"target", x1}}); });
+    }
   }
   auto python_again = pytorch_lpips_seconds(folder, pairs);
   std::printf("LPIPS alex, %d pairs per call, %d threads each side, best of 5\n", pairs, kThreads);
-  std::printf("  %-6s %14s %14s %8s\n", "size", "wmhost pairs/s", "PyTorch pairs/s", "ratio");
+  std::printf("  %-6s %18s %18s %15s %8s %8s\n", "size", "wmhost NHWC pairs/s", "wmhost NCHW pairs/s",
+              "PyTorch pairs/s", "NHWC/Py", "NCHW/Py");
   for (int size : {64, 224}) {
-    double wmhost = pairs / ours[size];
+    double nhwc = pairs / ours[{size, true}], nchw = pairs / ours[{size, false}];
     double pytorch = pairs / std::min(python.at(size), python_again.at(size));
-    std::printf("  %-6d %14.1f %14.1f %7.2fx\n", size, wmhost, pytorch, wmhost / pytorch);
+    std::printf("  %-6d %18.1f %18.1f %15.1f %7.2fx %7.2fx\n", size, nhwc, nchw, pytorch, nhwc / pytorch,
+                nchw / pytorch);
   }
   std::filesystem::remove_all(folder);
 }

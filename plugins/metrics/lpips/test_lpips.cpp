@@ -97,16 +97,20 @@ TEST(Lpips, EqualsAPyTorchReferenceForEveryBackboneAndMode) {
   ASSERT_EQ(fixture.reference.size(), 9u);
   for (std::string net : {"alex", "vgg", "squeeze"}) {
     for (auto [normalize, spatial] : {std::pair{0, 0}, {1, 0}, {1, 1}}) {
-      auto metric = test::make<Metric>(
-          "lpips", fixture.params(net) + ", normalize: " + (normalize ? "true" : "false") +
-                       ", spatial: " + (spatial ? "true" : "false") + ", chunk_frames: 2}");
-      metric->reset();
-      // without normalize the same values count as [-1, 1] input, as in the reference
-      metric->update({{"prediction", fixture.x0}, {"target", fixture.x1}});
-      std::string key = net + " " + std::to_string(normalize) + " " + std::to_string(spatial);
-      double reference = fixture.reference.at(key);
-      EXPECT_NEAR(metric->compute().at("lpips"), reference, 1e-5) << key;
-      EXPECT_GT(reference, 1e-3) << key;  // a real difference, not 0 == 0
+      // both memory layouts of the backbone (channels-last is the default)
+      for (std::string layout : {"true", "false"}) {
+        auto metric = test::make<Metric>(
+            "lpips", fixture.params(net) + ", normalize: " + (normalize ? "true" : "false") +
+                         ", spatial: " + (spatial ? "true" : "false") + ", chunk_frames: 2" +
+                         ", channels_last: " + layout + "}");
+        metric->reset();
+        // without normalize the same values count as [-1, 1] input, as in the reference
+        metric->update({{"prediction", fixture.x0}, {"target", fixture.x1}});
+        std::string key = net + " " + std::to_string(normalize) + " " + std::to_string(spatial);
+        double reference = fixture.reference.at(key);
+        EXPECT_NEAR(metric->compute().at("lpips"), reference, 1e-5) << key << ", channels_last " << layout;
+        EXPECT_GT(reference, 1e-3) << key;  // a real difference, not 0 == 0
+      }
     }
   }
 }
