@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,6 +15,7 @@ namespace {
 //---- the handler ----
 
 std::atomic<int> received{0};
+std::atomic<bool> noted{false};  // the first signal's note is written
 
 // first signal: remember it; second: the default action (the process ends by that signal)
 void on_stop_signal(int signal_number) {
@@ -23,7 +25,14 @@ void on_stop_signal(int signal_number) {
                                "(send it again to stop at once)\n";
     ssize_t ignored = write(STDERR_FILENO, note, sizeof note - 1);
     (void)ignored;
+    noted = true;
     return;
+  }
+  // two signals at once can run this handler in two threads: the process ends only after the
+  // first one's note is out (for at most 0.1 s)
+  for (int wait = 0; wait < 100 && !noted; ++wait) {
+    struct timespec millisecond {0, 1000000};
+    nanosleep(&millisecond, nullptr);
   }
   struct sigaction fallback {};
   fallback.sa_handler = SIG_DFL;
