@@ -97,8 +97,8 @@ class Lpips : public wm::Metric {
                                    "averaging (lpips spatial=True, then .mean())")
         .integer("chunk_frames", 32, "frames per backbone call (bounds memory)").at_least(1)
         .boolean("channels_last", true, "run the backbone's convolutions on channels-last (NHWC) "
-                                        "tensors: the same values, about 1.3-1.6x faster on CPU "
-                                        "(oneDNN) than the default layout")
+                                        "tensors: the same values, about 1.2x faster on CPU "
+                                        "than the default layout")
         .text("prediction", "prediction", "model output key holding predicted frames [..., 3, H, W]")
         .text("target", "target", "model output key holding true frames [..., 3, H, W]");
   }
