@@ -1,18 +1,24 @@
 # The Python twin of wmhost's two_stream, single_stream and videomae training steps, for
-# bench_train (which embeds this file and runs it with Debian's /usr/bin/python3). Every module
-# mirrors the C++ in sdk/src/nn and plugins/models/*: same blocks, q/v biases, frame decoder, gap
-# sampling, tube masking, parameter shapes; the step mirrors host/procedures/train.cpp: loss,
-# loss.item(), backward, clip_grad_norm_(1.0), AdamW (foreach, two groups), zero_grad.
-#   case <model> <params> <batch> <frames> <size>        -> one line of results
-#   profile <model> <params> <batch> <frames> <size> <trace.json> <steps>
-#   aggregate <cpp_trace> <python_trace> <steps>          -> ops by self time, both sides
-import json, math, os, sys, time
+# bench_train (which embeds this file and runs it with the interpreter of --python, by default
+# the one whose torch its LibTorch came from). Every module mirrors the C++ in sdk/nn/src and
+# plugins/models/*: same blocks, q/v biases, attention (SDPA on torch >= 2.0, as the C++ on
+# LibTorch >= 2.0), frame decoder, gap sampling, tube masking, parameter shapes; the step mirrors
+# host/procedures/train.cpp: loss, loss.item(), backward, clip_grad_norm_(1.0), AdamW (two
+# groups), zero_grad. The variant chooses what Python does best (VARIANTS below).
+#   info                                                        -> interpreter, torch, variants
+#   case <variant> <model> <params> <batch> <frames> <size>     -> one line of results
+#   profile <variant> <model> <params> <batch> <frames> <size> <trace.json> <steps>
+#   aggregate <cpp_trace> <python_trace> <steps>                -> ops by self time, both sides
+# info, case and profile take --libtorch <version> last: the LibTorch of bench_train, whose
+# major.minor this torch must have (a comparison across versions measures the versions); "any"
+# allows any torch.
+import json, math, os, sys, time, traceback
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 
-#---- shared pieces (sdk/src/nn/transformer.cpp, future_prediction.cpp) ----
+#---- shared pieces (sdk/nn/src/transformer.cpp, future_prediction.cpp) ----
 
 def sinusoid_table(positions, dim):
     position = torch.arange(positions, dtype=torch.float64).unsqueeze(1)
@@ -20,6 +26,17 @@ def sinusoid_table(positions, dim):
     angle = position / torch.pow(10000.0, 2.0 * torch.floor(channel / 2.0) / dim).unsqueeze(0)
     even = (channel.remainder(2) == 0).unsqueeze(0)
     return torch.where(even, torch.sin(angle), torch.cos(angle)).float()
+
+
+def torch_version():  # (major, minor) of this torch
+    return tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
+
+
+def attention(q, k, v):  # wm::nn::attention without a mask: SDPA where torch has it (>= 2.0)
+    if torch_version() >= (2, 0):
+        return F.scaled_dot_product_attention(q, k, v)
+    scores = torch.matmul(q, k.transpose(-2, -1)).mul_(1.0 / math.sqrt(q.size(-1)))
+    return torch.matmul(scores.softmax(-1), v)
 
 
 class Attention(nn.Module):  # bias-free qkv, separate q and v biases (k bias fixed at zero)
@@ -35,9 +52,7 @@ class Attention(nn.Module):  # bias-free qkv, separate q and v biases (k bias fi
         b, n, d = x.shape
         bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias), self.v_bias))
         qkv = F.linear(x, self.qkv.weight, bias).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        scores = torch.matmul(q, k.transpose(-2, -1)).mul_(1.0 / math.sqrt(q.size(-1)))
-        out = torch.matmul(scores.softmax(-1), v).transpose(1, 2).reshape(b, n, d)
+        out = attention(qkv[0], qkv[1], qkv[2]).transpose(1, 2).reshape(b, n, d)
         return self.proj(out)
 
 
@@ -356,6 +371,47 @@ def reset_peak():  # "5" resets VmHWM to the current RSS (Linux >= 4.0)
         pass
 
 
+#---- the variants: what Python does best on each torch ----
+
+class Variant:
+    def __init__(self, optimizer, mode, needs, why):
+        self.optimizer = optimizer  # AdamW's keyword: foreach or fused
+        self.mode = mode            # torch.compile mode, or None for eager
+        self.needs, self.why = needs, why  # the oldest torch that has it, and what it lacks otherwise
+
+
+VARIANTS = {
+    # torch 1.13's AdamW default is a per-parameter loop; foreach is the faster multi-tensor path
+    "eager": Variant({"foreach": True}, None, (1, 13), ""),
+    "fused": Variant({"fused": True}, None, (2, 4), "AdamW(fused=True) on CPU needs torch >= 2.4"),
+    # the network's forward (and through AOTAutograd its backward) compiled; the loss's sampling
+    # and logging, clip_grad_norm_ and the fused AdamW stay eager
+    "compile": Variant({"fused": True}, "default", (2, 4), "torch.compile + fused AdamW need torch >= 2.4"),
+    # on CPU there are no CUDA graphs: reduce-overhead compiles as default does
+    "compile-ro": Variant({"fused": True}, "reduce-overhead", (2, 4), "torch.compile + fused AdamW need torch >= 2.4"),
+}
+
+
+def check_torch(libtorch):  # refuses a comparison across torch versions unless asked ("any")
+    if libtorch == "any":
+        return
+    want = tuple(int(part) for part in libtorch.split(".")[:2])
+    if want != torch_version():
+        sys.stderr.write("pytorch_twin: %s has torch %s, bench_train's LibTorch is %s: comparing them would "
+                         "measure the versions; give bench_train --python with a torch %d.%d, or --any-torch\n"
+                         % (sys.executable, torch.__version__, libtorch, want[0], want[1]))
+        sys.exit(3)
+
+
+def error_line(error):  # the first line of the innermost cause, which names the real problem
+    while error.__cause__ is not None:
+        error = error.__cause__
+    lines = str(error).strip().splitlines()
+    return "%s: %s" % (type(error).__name__, lines[0] if lines else "")
+
+
+#---- the training step and its measurement ----
+
 def setup(argv):
     model, params, batch, frames, size = argv[0], parse_params(argv[1]), int(argv[2]), int(argv[3]), int(argv[4])
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
@@ -366,13 +422,15 @@ def setup(argv):
     return net, task, video
 
 
-def make_step(net, task, video):
+def make_step(net, task, video, variant):
     decay = [p for p in net.parameters() if p.requires_grad and p.dim() > 1]
     no_decay = [p for p in net.parameters() if p.requires_grad and p.dim() <= 1]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05},
                                    {"params": no_decay, "weight_decay": 0.0}],
-                                  lr=1e-4, betas=(0.9, 0.999), eps=1e-8, foreach=True)
+                                  lr=1e-4, betas=(0.9, 0.999), eps=1e-8, **variant.optimizer)
     params = decay + no_decay
+    if variant.mode:  # compiles lazily, in the first step; the task reaches net's helpers through it
+        task.net = torch.compile(net, mode=variant.mode)
 
     def step(phases=None):  # phases: a list that receives the seconds of each phase
         start = time.perf_counter()
@@ -392,39 +450,78 @@ def make_step(net, task, video):
     return step
 
 
+def warm_up(step, variant):  # untimed: a compiled variant's first step (compilation) is timed apart
+    compile_s = 0.0
+    if variant.mode:
+        start = time.perf_counter()
+        step()
+        compile_s = time.perf_counter() - start
+    warm = []
+    for _ in range(3):
+        start = time.perf_counter(); step(); warm.append(time.perf_counter() - start)
+    return compile_s, min(warm)
+
+
 def print_phases(phases):  # medians in ms: the same line format as bench_train's C++ side
     med = [sorted(p[i] for p in phases)[len(phases) // 2] * 1e3 for i in range(3)]
     print("phases %.3f %.3f %.3f" % tuple(med))
 
 
+def preload(variant):  # torch 2.x imports torch._dynamo (sympy, ...) with its first optimizer: ~150 MB
+    parameter = nn.Parameter(torch.zeros(2))  # of modules that are not training memory
+    parameter.grad = torch.zeros(2)
+    torch.nn.utils.clip_grad_norm_([parameter], 1.0)
+    torch.optim.AdamW([parameter], **variant.optimizer).step()
+
+
+def available(name):  # prints why not, in the line bench_train reads
+    variant = VARIANTS[name]
+    if torch_version() < variant.needs:
+        print("unavailable %s" % variant.why)
+        return None
+    return variant
+
+
 def measure(argv):
-    net, task, video = setup(argv)
+    variant = available(argv[0])
+    if variant is None:
+        return
+    net, task, video = setup(argv[1:6])
     count = sum(p.numel() for p in net.parameters())
+    preload(variant)
     base_kb = memory_kb("VmRSS")
     reset_peak()
-    step = make_step(net, task, video)
-    # warm-up (also sizes a timed run to about half a second), then 5 timed runs
-    warm = []
-    for _ in range(3):
-        start = time.perf_counter(); step(); warm.append(time.perf_counter() - start)
-    steps = max(2, min(200, math.ceil(0.5 / min(warm))))
-    rates = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        rates.append(steps / (time.perf_counter() - start))
+    step = make_step(net, task, video, variant)
+    try:
+        # warm-up (also sizes a timed run to about half a second), then 5 timed runs
+        compile_s, fastest = warm_up(step, variant)
+        steps = max(2, min(200, math.ceil(0.5 / fastest)))
+        rates = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            rates.append(steps / (time.perf_counter() - start))
+    except Exception as error:
+        if not variant.mode:
+            raise
+        traceback.print_exc()  # bench_train keeps stderr in its log; the table gets one line
+        print("failed %s" % error_line(error))
+        return
     rates.sort()
     peak_mb = (memory_kb("VmHWM") - base_kb) / 1024.0
-    print("params %d steps_per_s %.6f peak_mb %.3f steps %d" % (count, rates[len(rates) // 2], peak_mb, steps))
+    print("params %d steps_per_s %.6f peak_mb %.3f steps %d compile_s %.3f"
+          % (count, rates[len(rates) // 2], peak_mb, steps, compile_s))
 
 
 def profile(argv):
-    net, task, video = setup(argv[:5])
-    trace, steps = argv[5], int(argv[6])
-    step = make_step(net, task, video)
-    for _ in range(3):
-        step()
+    variant = available(argv[0])
+    if variant is None:
+        return
+    net, task, video = setup(argv[1:6])
+    trace, steps = argv[6], int(argv[7])
+    step = make_step(net, task, video, variant)
+    warm_up(step, variant)
     phases = []
     for _ in range(steps):
         step(phases)
@@ -438,6 +535,17 @@ def profile(argv):
                "tid": e.thread} for e in prof.function_events]
     with open(trace, "w") as f:
         json.dump(events, f)
+
+
+def info(argv):  # the interpreter, its torch and the variants it has, one per line
+    print("python %s" % sys.executable)
+    print("torch %s" % torch.__version__)
+    print("attention %s" % ("scaled_dot_product_attention" if torch_version() >= (2, 0) else "softmax(q k^T / sqrt d) v"))
+    for name, variant in VARIANTS.items():
+        if torch_version() < variant.needs:
+            print("unavailable %s %s" % (name, variant.why))
+        else:
+            print("variant %s" % name)
 
 
 def self_times(path):  # op name -> (self microseconds, calls), nesting rebuilt per thread
@@ -485,4 +593,8 @@ def aggregate(argv):
 
 
 if __name__ == "__main__":
-    {"case": measure, "profile": profile, "aggregate": aggregate}[sys.argv[1]](sys.argv[2:])
+    command, args = sys.argv[1], sys.argv[2:]
+    if len(args) >= 2 and args[-2] == "--libtorch":
+        check_torch(args[-1])
+        args = args[:-2]
+    {"info": info, "case": measure, "profile": profile, "aggregate": aggregate}[command](args)
